@@ -1,0 +1,1 @@
+"""silkline_server: the gRPC service, its storage and its log."""
