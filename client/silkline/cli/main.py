@@ -1,0 +1,63 @@
+"""`silkline`: the agency command line."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+import grpc
+
+from silkline import __version__
+from silkline.cli.exit_codes import HELP, ExitCode, for_status
+from silkline.cli.output import stderr
+from silkline.cli.pki import pki
+from silkline.cli.profile import profile
+from silkline.cli.whoami import whoami
+from silkline.connection import LocalCertificateError
+from silkline.profiles import ProfileError
+
+
+class SilklineGroup(click.Group):
+    """Turns every expected failure into one message and its documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except grpc.RpcError as exc:
+            code = exc.code() if isinstance(exc, grpc.Call) else None
+            details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
+            name = code.name if code is not None else "ERROR"
+            stderr.print(f"[red]error[/red] {name}: {details}", highlight=False)
+            if code is grpc.StatusCode.UNAVAILABLE:
+                stderr.print(
+                    "hint: the server is down, or it refused the TLS handshake "
+                    "(certificate not issued by a participant CA, expired, or lacking clientAuth)",
+                    highlight=False,
+                )
+            sys.exit(for_status(code))
+        except ProfileError as exc:
+            stderr.print(f"[red]error[/red] {exc}", highlight=False)
+            sys.exit(ExitCode.USAGE)
+        except LocalCertificateError as exc:
+            stderr.print(f"[red]error[/red] {exc}", highlight=False)
+            sys.exit(ExitCode.NOT_PERMITTED)
+
+
+@click.group(cls=SilklineGroup, epilog=HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--profile", "profile_name", envvar="SILKLINE_PROFILE", help="Profile to use (default: the current one; env SILKLINE_PROFILE).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.version_option(__version__, prog_name="silkline")
+@click.pass_context
+def cli(ctx: click.Context, profile_name: str | None, as_json: bool) -> None:
+    """silkline: signed intelligence records between agencies, under per-country rules."""
+    ctx.obj = {"profile": profile_name, "json": as_json}
+
+
+cli.add_command(profile)
+cli.add_command(whoami)
+cli.add_command(pki)
+
+
+def main() -> None:
+    cli(prog_name="silkline")

@@ -1,0 +1,3 @@
+from silkline_server.main import main
+
+main()

@@ -1,0 +1,145 @@
+"""Assembles the gRPC server from a ServerConfig and runs it until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import structlog
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+from silkline.v1 import admin_pb2, admin_pb2_grpc, audit_pb2, audit_pb2_grpc, records_pb2
+from silkline.v1 import records_pb2_grpc
+
+from silkline_server.authentication import CallerAuthenticator, ParticipantTrust
+from silkline_server.caller import AuthenticatingInterceptor
+from silkline_server.config import ServerConfig
+from silkline_server.services.admin import AdminServicer
+from silkline_server.services.audit import AuditServicer
+from silkline_server.services.records import RecordsServicer
+from silkline_server.store import Store
+
+log = structlog.get_logger("silkline.server")
+
+SERVICE_NAMES = (
+    records_pb2.DESCRIPTOR.services_by_name["RecordsService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+    admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+)
+
+
+class StartupError(Exception):
+    """The server cannot start with this configuration; the message says why."""
+
+
+@dataclass
+class RunningServer:
+    server: grpc.aio.Server
+    health: HealthServicer
+    store: Store
+    port: int
+
+    async def drain(self, grace_period_s: float) -> None:
+        """Stop accepting calls, let in-flight calls finish within the grace period."""
+        log.info("draining", grace_period_s=grace_period_s)
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace_period_s)
+        self.store.close()
+        log.info("stopped")
+
+
+def load_authenticator(config: ServerConfig) -> CallerAuthenticator:
+    return CallerAuthenticator(
+        {p.code: ParticipantTrust.load(p.code, p.ca, p.crl) for p in config.participants}
+    )
+
+
+def server_credentials(config: ServerConfig) -> grpc.ServerCredentials:
+    try:
+        certificate = config.server_certificate.read_bytes()
+        private_key = config.server_private_key.read_bytes()
+        bundle = b"".join(p.ca.read_bytes() for p in config.participants)
+    except OSError as exc:
+        raise StartupError(f"cannot read TLS material: {exc}") from exc
+    # Only participants' CAs: the hub's own CA is not a client trust anchor, so
+    # its server certificate can never be used to call in.
+    return grpc.ssl_server_credentials(
+        [(private_key, certificate)], root_certificates=bundle, require_client_auth=True
+    )
+
+
+async def start_server(config: ServerConfig) -> RunningServer:
+    """Open the store, bind the TLS port and start serving."""
+    authenticator = load_authenticator(config)
+    store = Store.open(config.database)
+    store.migrate()
+    server = grpc.aio.server(
+        interceptors=[AuthenticatingInterceptor(authenticator)],
+        options=[
+            ("grpc.max_receive_message_length", config.max_message_bytes),
+            ("grpc.max_send_message_length", config.max_message_bytes),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    records_pb2_grpc.add_RecordsServiceServicer_to_server(RecordsServicer(), server)
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(), server)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(), server)
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME),
+        server,
+    )
+    try:
+        port = server.add_secure_port(config.listen, server_credentials(config))
+    except RuntimeError as exc:
+        store.close()
+        raise StartupError(f"cannot listen on {config.listen}: {exc}") from exc
+    await server.start()
+    for name in ("", *SERVICE_NAMES):
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info(
+        "serving",
+        listen=config.listen,
+        port=port,
+        database=_redact(config.database),
+        participants=list(authenticator.participants),
+    )
+    return RunningServer(server, health, store, port)
+
+
+async def run(config: ServerConfig, *, port_file: Path | None = None) -> int:
+    """Serve until SIGTERM or SIGINT, then drain and return the exit status."""
+    running = await start_server(config)
+    if port_file is not None:
+        _write_atomically(port_file, f"{running.port}\n")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await running.drain(config.grace_period_s)
+    return 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # Readers poll for this file: it must never be seen half-written.
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password, for logs."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url

@@ -1,0 +1,138 @@
+"""Server configuration: a TOML file, with command-line overrides.
+
+Relative paths in the file are resolved against the file's own folder, so a
+config can sit beside the certificates it names. Unknown keys are refused:
+a misspelt setting silently ignored is a security setting not applied.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_LISTEN = "127.0.0.1:7443"
+DEFAULT_DATABASE = "sqlite:///silkline.db"
+
+
+class ConfigError(ValueError):
+    """The configuration file is unusable; the message names the key and the problem."""
+
+
+@dataclass(frozen=True)
+class ParticipantConfig:
+    code: str
+    ca: Path
+    crl: Path | None
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    listen: str
+    database: str
+    server_certificate: Path
+    server_private_key: Path
+    participants: tuple[ParticipantConfig, ...]
+    grace_period_s: float = 10.0
+    log_format: str = "auto"
+    max_message_bytes: int = 4 * 1024 * 1024
+    source: Path | None = field(default=None, compare=False)
+
+
+_TOP_KEYS = {
+    "listen", "database", "grace_period_s", "log_format", "max_message_bytes",
+    "tls", "participants",
+}
+_TLS_KEYS = {"certificate", "private_key"}
+_PARTICIPANT_KEYS = {"ca", "crl"}
+_LOG_FORMATS = {"auto", "json", "console"}
+
+
+def load_config(path: Path) -> ServerConfig:
+    """Parse and check a server config file."""
+    try:
+        raw = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return parse_config(raw, base=path.resolve().parent, source=path)
+
+
+def parse_config(raw: dict[str, Any], *, base: Path, source: Path | None = None) -> ServerConfig:
+    where = str(source) if source else "config"
+    _refuse_unknown(raw, _TOP_KEYS, where)
+    tls = _table(raw, "tls", where)
+    _refuse_unknown(tls, _TLS_KEYS, f"{where} [tls]")
+    participants_raw = _table(raw, "participants", where)
+    if not participants_raw:
+        raise ConfigError(f"{where}: [participants.<CODE>] tables are required (ca, crl)")
+    participants = []
+    for code, entry in sorted(participants_raw.items()):
+        section = f"{where} [participants.{code}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{section}: expected a table with 'ca' and optional 'crl'")
+        _refuse_unknown(entry, _PARTICIPANT_KEYS, section)
+        crl = entry.get("crl")
+        participants.append(
+            ParticipantConfig(
+                code=code,
+                ca=_path(entry, "ca", base, section),
+                crl=_path(entry, "crl", base, section) if crl is not None else None,
+            )
+        )
+    log_format = _typed(raw, "log_format", str, "auto", where)
+    if log_format not in _LOG_FORMATS:
+        raise ConfigError(f"{where}: log_format must be one of {sorted(_LOG_FORMATS)}")
+    grace = _typed(raw, "grace_period_s", (int, float), 10.0, where)
+    max_bytes = _typed(raw, "max_message_bytes", int, 4 * 1024 * 1024, where)
+    if grace < 0 or max_bytes <= 0:
+        raise ConfigError(f"{where}: grace_period_s must be >= 0 and max_message_bytes > 0")
+    return ServerConfig(
+        listen=_typed(raw, "listen", str, DEFAULT_LISTEN, where),
+        database=resolve_database_url(_typed(raw, "database", str, DEFAULT_DATABASE, where), base),
+        server_certificate=_path(tls, "certificate", base, f"{where} [tls]"),
+        server_private_key=_path(tls, "private_key", base, f"{where} [tls]"),
+        participants=tuple(participants),
+        grace_period_s=float(grace),
+        log_format=log_format,
+        max_message_bytes=max_bytes,
+        source=source,
+    )
+
+
+def resolve_database_url(url: str, base: Path) -> str:
+    """Make a relative SQLite path relative to `base` (the config file's folder)."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+        return prefix + str((base / url[len(prefix) :]).resolve())
+    return url
+
+
+def _refuse_unknown(table: dict[str, Any], known: set[str], where: str) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; expected some of {sorted(known)}")
+
+
+def _table(raw: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: '{key}' must be a table")
+    return value
+
+
+def _typed(raw: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any, where: str) -> Any:
+    value = raw.get(key, default)
+    # bool is an int in Python; a flag written as 1 or a number written as true is a mistake.
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ConfigError(f"{where}: '{key}' has the wrong type: {value!r}")
+    return value
+
+
+def _path(table: dict[str, Any], key: str, base: Path, where: str) -> Path:
+    value = table.get(key)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: '{key}' (a file path) is required")
+    return (base / value).resolve()
