@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from silkline import pki
 
+from silkline import pki
 from silkline_server.authentication import (
     AuthenticationError,
     CallerAuthenticator,
@@ -32,7 +32,10 @@ PARTICIPANTS = ("IN", "KZ", "KG", "TJ", "TM", "UZ", "UNODC", "CARICC")
 @pytest.fixture(scope="module")
 def authenticator() -> CallerAuthenticator:
     return CallerAuthenticator(
-        {p: ParticipantTrust.load(p, EXAMPLE / p / "ca.crt", EXAMPLE / p / "crl.pem") for p in PARTICIPANTS}
+        {
+            p: ParticipantTrust.load(p, EXAMPLE / p / "ca.crt", EXAMPLE / p / "crl.pem")
+            for p in PARTICIPANTS
+        }
     )
 
 
@@ -97,14 +100,22 @@ def test_certificate_from_an_unknown_ca_claiming_in_is_refused(
     now = datetime.now(UTC)
     rogue_ca, rogue_key = pki.make_ca("IN", now)
     cert, _ = pki.issue_client_certificate(
-        rogue_ca, rogue_key, participant="IN", agency="NCB", client="rogue",
-        roles=("publisher",), not_before=now - timedelta(days=1), not_after=now + timedelta(days=1),
+        rogue_ca,
+        rogue_key,
+        participant="IN",
+        agency="NCB",
+        client="rogue",
+        roles=("publisher",),
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=1),
     )
     with pytest.raises(CrossParticipantCertificateError):
         authenticator.authenticate(cert.public_bytes(serialization.Encoding.PEM))
 
 
-def test_a_stale_crl_refuses_everyone_of_that_participant(authenticator: CallerAuthenticator) -> None:
+def test_a_stale_crl_refuses_everyone_of_that_participant(
+    authenticator: CallerAuthenticator,
+) -> None:
     far_future = datetime(2200, 1, 1, tzinfo=UTC)
     with pytest.raises((StaleRevocationListError, CertificateExpiredError)):
         authenticator.authenticate(pem("IN/ncb"), now=far_future)

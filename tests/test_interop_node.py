@@ -21,14 +21,25 @@ def node_health_check(server: ServerProcess, cert: str) -> dict[str, object]:
     node = shutil.which("node")
     if node is None or not (NODE_DIR / "node_modules" / "@grpc" / "grpc-js").exists():
         if os.environ.get("CI") == "true":
-            pytest.fail("CI must run the Node.js interop test: node or tests/node/node_modules missing")
-        pytest.skip("Node.js or tests/node/node_modules missing (run `make test`, which installs them)")
+            pytest.fail(
+                "CI must run the Node.js interop test: node or tests/node/node_modules missing"
+            )
+        pytest.skip(
+            "Node.js or tests/node/node_modules missing (run `make test`, which installs them)"
+        )
     result = subprocess.run(
         [
-            node, str(NODE_DIR / "health_check.js"), server.target,
-            str(EXAMPLE / "hub" / "ca.crt"), str(EXAMPLE / f"{cert}.crt"), str(EXAMPLE / f"{cert}.key"),
+            node,
+            str(NODE_DIR / "health_check.js"),
+            server.target,
+            str(EXAMPLE / "hub" / "ca.crt"),
+            str(EXAMPLE / f"{cert}.crt"),
+            str(EXAMPLE / f"{cert}.key"),
         ],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     reply: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
     return reply

@@ -15,6 +15,7 @@ from pathlib import Path
 import grpc
 import pytest
 from cryptography.hazmat.primitives import serialization
+
 from silkline import pki
 from silkline.v1 import admin_pb2, admin_pb2_grpc
 
@@ -48,7 +49,7 @@ def stored_rows(server: ServerProcess) -> dict[str, int]:
     with sqlite3.connect(server.database_path) as db:
         tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         return {
-            table: db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # noqa: S608
+            table: db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
             for table in tables
             if table != "alembic_version"
         }
@@ -57,7 +58,8 @@ def stored_rows(server: ServerProcess) -> dict[str, int]:
 def log_events(server: ServerProcess, event: str) -> list[dict[str, str]]:
     server.wait_for_log(event)
     return [
-        json.loads(line) for line in server.log_text().splitlines()
+        json.loads(line)
+        for line in server.log_text().splitlines()
         if line.startswith("{") and json.loads(line).get("event") == event
     ]
 
@@ -86,7 +88,9 @@ def test_certificates_refused_by_the_participant_check(
     error = refused(channel_for(shared_server.target, *agency_files(*relative.split("/"))))
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "client certificate refused" in (error.details() or "")
-    lines = [e for e in log_events(shared_server, "client certificate refused") if e["reason"] == reason]
+    lines = [
+        e for e in log_events(shared_server, "client certificate refused") if e["reason"] == reason
+    ]
     assert lines, f"no log line with reason {reason}"
     assert "participant" not in lines[-1], "a refused caller must not be bound as an identity"
     assert_nothing_stored(shared_server)
@@ -103,7 +107,9 @@ def handshake_refusal(server: ServerProcess, channel: grpc.Channel, reason: str)
 
 def test_no_client_certificate_is_refused(shared_server: ServerProcess) -> None:
     handshake_refusal(
-        shared_server, channel_for(shared_server.target, None, None), "PEER_DID_NOT_RETURN_A_CERTIFICATE"
+        shared_server,
+        channel_for(shared_server.target, None, None),
+        "PEER_DID_NOT_RETURN_A_CERTIFICATE",
     )
 
 
@@ -137,22 +143,32 @@ def test_certificate_from_an_unknown_ca_is_refused(
     now = datetime.now(UTC)
     rogue_ca, rogue_key = pki.make_ca("IN", now)
     cert, key = pki.issue_client_certificate(
-        rogue_ca, rogue_key, participant="IN", agency="NCB", client="rogue", roles=("publisher",),
-        not_before=now - timedelta(days=1), not_after=now + timedelta(days=30),
+        rogue_ca,
+        rogue_key,
+        participant="IN",
+        agency="NCB",
+        client="rogue",
+        roles=("publisher",),
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=30),
     )
     cert_path, key_path = tmp_path / "rogue.crt", tmp_path / "rogue.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
         key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
     )
     handshake_refusal(
-        shared_server, channel_for(shared_server.target, cert_path, key_path),
+        shared_server,
+        channel_for(shared_server.target, cert_path, key_path),
         "unable to get local issuer certificate",
     )
 
 
 def test_plaintext_connection_to_the_tls_port_is_refused(shared_server: ServerProcess) -> None:
-    handshake_refusal(shared_server, grpc.insecure_channel(shared_server.target), "WRONG_VERSION_NUMBER")
-
+    handshake_refusal(
+        shared_server, grpc.insecure_channel(shared_server.target), "WRONG_VERSION_NUMBER"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -12,8 +13,15 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from silkline.v1 import admin_pb2, admin_pb2_grpc, audit_pb2, audit_pb2_grpc, records_pb2
-from silkline.v1 import records_pb2_grpc
+
+from silkline.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
+    audit_pb2,
+    audit_pb2_grpc,
+    records_pb2,
+    records_pb2_grpc,
+)
 
 from .conftest import DEV_CONFIG, ServerProcess, agency_files, channel_for, start_server
 
@@ -51,7 +59,9 @@ def test_whoami_returns_the_identity_from_the_certificate(
     server: ServerProcess, participant: str, agency: str, uri: str, roles: list[str]
 ) -> None:
     with channel_for(server.target, *agency_files(participant, agency)) as channel:
-        reply = admin_pb2_grpc.AdminServiceStub(channel).WhoAmI(admin_pb2.WhoAmIRequest(), timeout=10)
+        reply = admin_pb2_grpc.AdminServiceStub(channel).WhoAmI(
+            admin_pb2.WhoAmIRequest(), timeout=10
+        )
     assert reply.identity_uri == uri
     assert (reply.participant, reply.agency.lower()) == (participant, agency)
     assert list(reply.roles) == roles
@@ -69,7 +79,9 @@ def test_rpcs_of_later_issues_answer_unimplemented_with_a_reason(server: ServerP
             lambda: records.Get(records_pb2.GetRequest(record_id="x"), timeout=10),
             lambda: records.List(records_pb2.ListRequest(), timeout=10),
             lambda: list(records.Subscribe(records_pb2.SubscribeRequest(), timeout=10)),
-            lambda: list(records.PublishStream(iter([records_pb2.PublishStreamRequest()]), timeout=10)),
+            lambda: list(
+                records.PublishStream(iter([records_pb2.PublishStreamRequest()]), timeout=10)
+            ),
             lambda: audit.GetCheckpoint(audit_pb2.GetCheckpointRequest(), timeout=10),
             lambda: list(audit.ListEntries(audit_pb2.ListEntriesRequest(), timeout=10)),
             lambda: admin.ReloadRules(admin_pb2.ReloadRulesRequest(), timeout=10),
@@ -83,7 +95,14 @@ def test_rpcs_of_later_issues_answer_unimplemented_with_a_reason(server: ServerP
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_drains_open_streams_and_exits_zero(tmp_path: Path, sig: int) -> None:
-    running = start_server(tmp_path)
+    config = tmp_path / "server.toml"
+    # Relative paths in the config resolve against its folder: keep it beside the original.
+    config = DEV_CONFIG.with_name(f"test-grace-{tmp_path.name}.toml")
+    config.write_text(DEV_CONFIG.read_text().replace("grace_period_s = 10", "grace_period_s = 1"))
+    try:
+        running = start_server(tmp_path, config=config)
+    finally:
+        config.unlink()
     statuses: list[int] = []
     with channel_for(running.target, *agency_files("KZ", "mvd")) as channel:
         watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=""))
@@ -91,10 +110,8 @@ def test_signal_drains_open_streams_and_exits_zero(tmp_path: Path, sig: int) -> 
         assert first.status == health_pb2.HealthCheckResponse.SERVING
 
         def read_rest() -> None:
-            try:
+            with contextlib.suppress(grpc.RpcError):
                 statuses.extend(update.status for update in watch)
-            except grpc.RpcError:
-                pass
 
         reader = threading.Thread(target=read_rest)
         reader.start()
@@ -122,8 +139,14 @@ def test_unknown_config_key_is_refused_with_its_name(tmp_path: Path) -> None:
 
 def test_a_port_in_use_stops_start_up_with_a_reason(server: ServerProcess, tmp_path: Path) -> None:
     result = run_server(
-        "--config", str(DEV_CONFIG), "--listen", server.target,
-        "--database", f"sqlite:///{tmp_path / 'other.db'}", "--log-format", "json",
+        "--config",
+        str(DEV_CONFIG),
+        "--listen",
+        server.target,
+        "--database",
+        f"sqlite:///{tmp_path / 'other.db'}",
+        "--log-format",
+        "json",
     )
     assert result.returncode == 1
     assert "cannot listen on" in result.stderr

@@ -81,7 +81,9 @@ class ProfileBook:
 
     def use(self, name: str) -> None:
         if name not in self.profiles:
-            raise ProfileError(f"no profile named {name!r}; known: {', '.join(sorted(self.profiles)) or 'none'}")
+            raise ProfileError(
+                f"no profile named {name!r}; known: {', '.join(sorted(self.profiles)) or 'none'}"
+            )
         self.current = name
 
     def select(self, name: str | None = None) -> Profile:
@@ -90,7 +92,8 @@ class ProfileBook:
         if chosen is None:
             raise ProfileError(
                 f"no profile configured in {self.path}; add one with "
-                "`silkline profile add NAME --endpoint HOST:PORT --ca CA.crt --cert AGENCY.crt --key AGENCY.key`"
+                "`silkline profile add NAME --endpoint HOST:PORT --ca CA.crt "
+                "--cert AGENCY.crt --key AGENCY.key`"
             )
         if chosen not in self.profiles:
             known = ", ".join(sorted(self.profiles)) or "none"

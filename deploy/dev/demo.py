@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 CERTS = REPO / "certs" / "example"
 OUT = REPO / "demo-out"
 BIN = Path(sys.executable).parent
-console = Console()
+console = Console(soft_wrap=True)
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ AGENCIES = (
 )
 
 
-class DemoFailure(Exception):
+class DemoFailedError(Exception):
     pass
 
 
@@ -62,11 +62,16 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     process = subprocess.Popen(
         [
             str(BIN / "silkline-server"),
-            "--config", str(REPO / "deploy" / "dev" / "server.toml"),
-            "--listen", "127.0.0.1:0",
-            "--database", f"sqlite:///{workdir / 'silkline.db'}",
-            "--port-file", str(port_file),
-            "--log-format", "json",
+            "--config",
+            str(REPO / "deploy" / "dev" / "server.toml"),
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            f"sqlite:///{workdir / 'silkline.db'}",
+            "--port-file",
+            str(port_file),
+            "--log-format",
+            "json",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -75,21 +80,31 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     while not port_file.exists():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise DemoFailure("server did not start; see demo-out/server.log")
+            raise DemoFailedError("server did not start; see demo-out/server.log")
         time.sleep(0.05)
     return process, int(port_file.read_text())
 
 
-def add_profile(env: dict[str, str], profile: str, port: int, cert: Path, key: Path, *extra: str) -> None:
+def add_profile(
+    env: dict[str, str], profile: str, port: int, cert: Path, key: Path, *extra: str
+) -> None:
     result = silkline(
-        "profile", "add", profile,
-        "--endpoint", f"127.0.0.1:{port}",
-        "--ca", str(CERTS / "hub" / "ca.crt"),
-        "--cert", str(cert), "--key", str(key), *extra,
+        "profile",
+        "add",
+        profile,
+        "--endpoint",
+        f"127.0.0.1:{port}",
+        "--ca",
+        str(CERTS / "hub" / "ca.crt"),
+        "--cert",
+        str(cert),
+        "--key",
+        str(key),
+        *extra,
         env=env,
     )
     if result.returncode != 0:
-        raise DemoFailure(f"profile add {profile} failed: {result.stderr}")
+        raise DemoFailedError(f"profile add {profile} failed: {result.stderr}")
 
 
 def run_demo(workdir: Path) -> dict[str, object]:
@@ -104,19 +119,25 @@ def run_demo(workdir: Path) -> dict[str, object]:
         for agency in AGENCIES:
             folder = CERTS / agency.participant
             add_profile(
-                env, agency.profile, port,
-                folder / f"{agency.name}.crt", folder / f"{agency.name}.key",
-                "--signing-key", str(folder / f"{agency.name}.signing.key"),
-                "--signing-cert", str(folder / f"{agency.name}.signing.crt"),
+                env,
+                agency.profile,
+                port,
+                folder / f"{agency.name}.crt",
+                folder / f"{agency.name}.key",
+                "--signing-key",
+                str(folder / f"{agency.name}.signing.key"),
+                "--signing-cert",
+                str(folder / f"{agency.name}.signing.crt"),
             )
             result = silkline("--profile", agency.profile, "whoami", "--json", env=env)
             if result.returncode != 0:
-                raise DemoFailure(f"whoami as {agency.profile} failed: {result.stderr}")
+                raise DemoFailedError(f"whoami as {agency.profile} failed: {result.stderr}")
             identity = json.loads(result.stdout)
             identities.append(identity)
             (OUT / f"whoami-{agency.profile}.json").write_text(result.stdout)
             console.print(
-                f"  {agency.profile:<12} -> {identity['identity_uri']:<36} roles: {', '.join(identity['roles'])}"
+                f"  {agency.profile:<12} -> {identity['identity_uri']:<36} "
+                f"roles: {', '.join(identity['roles'])}"
             )
         summary["identities"] = identities
 
@@ -131,7 +152,9 @@ def run_demo(workdir: Path) -> dict[str, object]:
             message = result.stderr.strip()
             console.print(f"  {label}: exit {result.returncode}\n    {message}")
             if result.returncode != 3 or "UNAUTHENTICATED" not in message:
-                raise DemoFailure(f"{label} was not refused as expected (exit {result.returncode})")
+                raise DemoFailedError(
+                    f"{label} was not refused as expected (exit {result.returncode})"
+                )
             refusals[label] = {"exit_code": result.returncode, "message": message}
         summary["refusals"] = refusals
     finally:
@@ -141,7 +164,7 @@ def run_demo(workdir: Path) -> dict[str, object]:
         console.print(f"server exited with {exit_code}")
     summary["server_exit_code"] = exit_code
     if exit_code != 0:
-        raise DemoFailure(f"server exited with {exit_code}")
+        raise DemoFailedError(f"server exited with {exit_code}")
     refused_lines = [
         json.loads(line)
         for line in (OUT / "server.log").read_text().splitlines()
@@ -150,7 +173,7 @@ def run_demo(workdir: Path) -> dict[str, object]:
     for line in refused_lines:
         console.print(f"  server log: {line['reason']}: {line['detail']}", highlight=False)
     if len(refused_lines) < 2:
-        raise DemoFailure("the server log does not show both refusals")
+        raise DemoFailedError("the server log does not show both refusals")
     return summary
 
 
@@ -161,12 +184,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="silkline-demo-") as workdir:
         try:
             summary = run_demo(Path(workdir))
-        except DemoFailure as exc:
+        except DemoFailedError as exc:
             console.print(f"[red]demo failed:[/red] {exc}")
             return 1
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     console.print(Rule("done"))
-    console.print("everything the demo produced is in demo-out/ (summary.json, server.log, whoami-*.json)")
+    console.print(
+        "everything the demo produced is in demo-out/ (summary.json, server.log, whoami-*.json)"
+    )
     return 0
 
 

@@ -13,9 +13,15 @@ import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
-from silkline.v1 import admin_pb2, admin_pb2_grpc, audit_pb2, audit_pb2_grpc, records_pb2
-from silkline.v1 import records_pb2_grpc
 
+from silkline.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
+    audit_pb2,
+    audit_pb2_grpc,
+    records_pb2,
+    records_pb2_grpc,
+)
 from silkline_server.authentication import CallerAuthenticator, ParticipantTrust
 from silkline_server.caller import AuthenticatingInterceptor
 from silkline_server.config import ServerConfig
@@ -86,14 +92,23 @@ async def start_server(config: ServerConfig) -> RunningServer:
             ("grpc.so_reuseport", 0),
         ],
     )
-    records_pb2_grpc.add_RecordsServiceServicer_to_server(RecordsServicer(), server)
-    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(), server)
-    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(), server)
+    records_pb2_grpc.add_RecordsServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        RecordsServicer(), server
+    )
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        AuditServicer(), server
+    )
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        AdminServicer(), server
+    )
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME),
+        (
+            *SERVICE_NAMES,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
         server,
     )
     try:

@@ -19,8 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from silkline.identity import Identity, IdentityError, identity_from_certificate
 
+from silkline.identity import Identity, IdentityError, identity_from_certificate
 
 _CA_KEY_TYPES = (
     ec.EllipticCurvePublicKey,
@@ -88,7 +88,9 @@ class ParticipantTrust:
         try:
             ca = x509.load_pem_x509_certificate(ca_path.read_bytes())
         except (OSError, ValueError) as exc:
-            raise TrustConfigurationError(f"{participant}: cannot read CA {ca_path}: {exc}") from exc
+            raise TrustConfigurationError(
+                f"{participant}: cannot read CA {ca_path}: {exc}"
+            ) from exc
         crl = None
         if crl_path is not None:
             try:
@@ -158,11 +160,11 @@ class CallerAuthenticator:
             ) from exc
         if now < cert.not_valid_before_utc:
             raise CertificateNotYetValidError(
-                f"{identity.uri}: certificate not valid before {cert.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ}"
+                f"{identity.uri}: certificate not valid before {_utc(cert.not_valid_before_utc)}"
             )
         if now > cert.not_valid_after_utc:
             raise CertificateExpiredError(
-                f"{identity.uri}: certificate expired at {cert.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}"
+                f"{identity.uri}: certificate expired at {_utc(cert.not_valid_after_utc)}"
             )
         if not _has_client_auth(cert):
             raise MissingClientAuthUsageError(
@@ -185,13 +187,17 @@ class CallerAuthenticator:
         if next_update is not None and now > next_update:
             raise StaleRevocationListError(
                 f"{identity.uri}: {trust.participant}'s CRL expired at "
-                f"{next_update:%Y-%m-%dT%H:%M:%SZ}; refusing until it is renewed"
+                f"{_utc(next_update)}; refusing until it is renewed"
             )
         if trust.crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
             raise RevokedCertificateError(
                 f"{identity.uri}: certificate serial {cert.serial_number:x} is revoked by "
                 f"{trust.participant}'s CRL"
             )
+
+
+def _utc(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
 
 
 def _has_client_auth(cert: x509.Certificate) -> bool:

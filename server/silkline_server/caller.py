@@ -17,11 +17,13 @@ from typing import Any
 
 import grpc
 import structlog
+
 from silkline_server.authentication import (
     AuthenticatedCaller,
     AuthenticationError,
     CallerAuthenticator,
 )
+from silkline_server.services.context import Context
 
 log = structlog.get_logger("silkline.rpc")
 
@@ -35,7 +37,7 @@ def current_caller() -> AuthenticatedCaller:
     return _caller.get()
 
 
-class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):
+class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Refuses with UNAUTHENTICATED any call whose certificate fails CallerAuthenticator."""
 
     def __init__(self, authenticator: CallerAuthenticator) -> None:
@@ -43,14 +45,16 @@ class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]
+        ],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
         method: str = handler_call_details.method
-        kinds: list[tuple[str, Callable[..., grpc.RpcMethodHandler]]] = [
+        kinds: list[tuple[str, Callable[..., grpc.RpcMethodHandler[Any, Any]]]] = [
             ("unary_unary", grpc.unary_unary_rpc_method_handler),
             ("unary_stream", grpc.unary_stream_rpc_method_handler),
             ("stream_unary", grpc.stream_unary_rpc_method_handler),
@@ -69,7 +73,7 @@ class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):
     def _wrap(self, behavior: Behavior, method: str) -> Behavior:
         if inspect.isasyncgenfunction(behavior):
 
-            async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async def streaming(request: Any, context: Context) -> AsyncIterator[Any]:
                 started = await self._admit(context, method)
                 try:
                     async for response in behavior(request, context):
@@ -79,7 +83,7 @@ class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):
 
             return streaming
 
-        async def awaiting(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def awaiting(request: Any, context: Context) -> Any:
             started = await self._admit(context, method)
             try:
                 return await behavior(request, context)
@@ -88,7 +92,7 @@ class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):
 
         return awaiting
 
-    async def _admit(self, context: grpc.aio.ServicerContext, method: str) -> float:
+    async def _admit(self, context: Context, method: str) -> float:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(
             request_id=uuid.uuid4().hex[:16], method=method, peer=context.peer()
@@ -98,7 +102,9 @@ class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):
             caller = self._authenticator.authenticate(pem)
         except AuthenticationError as exc:
             log.warning("client certificate refused", reason=type(exc).__name__, detail=str(exc))
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, f"client certificate refused: {exc}")
+            await context.abort(
+                grpc.StatusCode.UNAUTHENTICATED, f"client certificate refused: {exc}"
+            )
             raise  # abort raises; this keeps type checkers and readers certain
         _caller.set(caller)
         identity = caller.identity
@@ -108,15 +114,17 @@ class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):
         return time.perf_counter()
 
 
-def _peer_certificate(context: grpc.aio.ServicerContext) -> bytes | None:
-    values = context.auth_context().get("x509_pem_cert") or []
+def _peer_certificate(context: Context) -> bytes | None:
+    values = list(context.auth_context().get("x509_pem_cert") or [])
     return values[0] if values else None
 
 
-def _log_done(context: grpc.aio.ServicerContext, started: float) -> None:
+def _log_done(context: Context, started: float) -> None:
     code = context.code()
     log.info(
         "rpc done",
-        code=code.name if isinstance(code, grpc.StatusCode) else ("OK" if code is None else str(code)),
+        code=code.name
+        if isinstance(code, grpc.StatusCode)
+        else ("OK" if code is None else str(code)),
         duration_ms=round((time.perf_counter() - started) * 1000, 2),
     )

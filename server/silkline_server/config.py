@@ -41,8 +41,13 @@ class ServerConfig:
 
 
 _TOP_KEYS = {
-    "listen", "database", "grace_period_s", "log_format", "max_message_bytes",
-    "tls", "participants",
+    "listen",
+    "database",
+    "grace_period_s",
+    "log_format",
+    "max_message_bytes",
+    "tls",
+    "participants",
 }
 _TLS_KEYS = {"certificate", "private_key"}
 _PARTICIPANT_KEYS = {"ca", "crl"}
@@ -123,7 +128,9 @@ def _table(raw: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     return value
 
 
-def _typed(raw: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any, where: str) -> Any:
+def _typed(
+    raw: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any, where: str
+) -> Any:
     value = raw.get(key, default)
     # bool is an int in Python; a flag written as 1 or a number written as true is a mistake.
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):

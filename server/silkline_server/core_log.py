@@ -57,7 +57,11 @@ def reemit(line: str) -> bool:
     level, source, message = match.groups()
     handshake = _HANDSHAKE.search(message)
     if handshake is not None:
-        log.warning("tls handshake refused", reason=_reason(handshake.group(2)), tls_error=handshake.group(1))
+        log.warning(
+            "tls handshake refused",
+            reason=_reason(handshake.group(2)),
+            tls_error=handshake.group(1),
+        )
     elif "is not suitable for production" in message:
         # gRPC warns about INFO verbosity, which we chose on purpose for the line above.
         log.debug("grpc core", message=message, source=source)
@@ -67,5 +71,5 @@ def reemit(line: str) -> bool:
 
 
 def _reason(detail: str) -> str:
-    """`error:...:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED: certificate has expired` -> the tail."""
+    """The readable tail of `error:...:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED: <why>`."""
     return detail.split("OPENSSL_internal:", 1)[-1].strip()

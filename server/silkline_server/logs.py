@@ -16,7 +16,10 @@ import structlog
 def configure_logging(
     log_format: str = "auto", level: int = logging.INFO, stream: TextIO | None = None
 ) -> None:
-    """Send structured log lines to `stream` (stderr); `auto` is readable on a terminal, JSON elsewhere."""
+    """Send structured log lines to `stream` (default stderr).
+
+    `auto` is readable on a terminal and JSON elsewhere.
+    """
     stream = stream or sys.stderr
     if log_format == "auto":
         log_format = "console" if stream.isatty() else "json"

@@ -12,23 +12,34 @@ import structlog
 
 from silkline_server.app import StartupError, run
 from silkline_server.authentication import TrustConfigurationError
-from silkline_server.core_log import capture_grpc_core_log
 from silkline_server.config import ConfigError, load_config, resolve_database_url
+from silkline_server.core_log import capture_grpc_core_log
 from silkline_server.logs import configure_logging
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--config", "config_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Server configuration (TOML). Example: deploy/dev/server.toml.",
 )
-@click.option("--listen", help="HOST:PORT to listen on; overrides the config. Port 0 picks a free one.")
-@click.option("--database", help="Database URL (sqlite:///FILE or postgresql+psycopg://...); overrides the config.")
 @click.option(
-    "--port-file", type=click.Path(dir_okay=False, path_type=Path),
+    "--listen", help="HOST:PORT to listen on; overrides the config. Port 0 picks a free one."
+)
+@click.option(
+    "--database",
+    help="Database URL (sqlite:///FILE or postgresql+psycopg://...); overrides the config.",
+)
+@click.option(
+    "--port-file",
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Write the bound port to this file once serving (useful with port 0).",
 )
-@click.option("--log-format", type=click.Choice(["auto", "json", "console"]), help="Overrides the config.")
+@click.option(
+    "--log-format", type=click.Choice(["auto", "json", "console"]), help="Overrides the config."
+)
 def main(
     config_path: Path,
     listen: str | None,

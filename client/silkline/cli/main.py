@@ -44,8 +44,15 @@ class SilklineGroup(click.Group):
             sys.exit(ExitCode.NOT_PERMITTED)
 
 
-@click.group(cls=SilklineGroup, epilog=HELP, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--profile", "profile_name", envvar="SILKLINE_PROFILE", help="Profile to use (default: the current one; env SILKLINE_PROFILE).")
+@click.group(
+    cls=SilklineGroup, epilog=HELP, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.option(
+    "--profile",
+    "profile_name",
+    envvar="SILKLINE_PROFILE",
+    help="Profile to use (default: the current one; env SILKLINE_PROFILE).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.version_option(__version__, prog_name="silkline")
 @click.pass_context

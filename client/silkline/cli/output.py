@@ -13,7 +13,8 @@ from rich.table import Table
 F = TypeVar("F", bound=Callable[..., Any])
 
 stdout = Console()
-stderr = Console(stderr=True)
+# Errors are read by people and grepped by scripts: never hard-wrap them.
+stderr = Console(stderr=True, soft_wrap=True)
 
 
 def json_option(func: F) -> F:
@@ -29,7 +30,9 @@ def wants_json(as_json: bool) -> bool:
     return as_json or bool(isinstance(root, dict) and root.get("json"))
 
 
-def emit(as_json: bool, document: Mapping[str, Any] | Sequence[Mapping[str, Any]], table: Table) -> None:
+def emit(
+    as_json: bool, document: Mapping[str, Any] | Sequence[Mapping[str, Any]], table: Table
+) -> None:
     if wants_json(as_json):
         click.echo(json.dumps(document, indent=2, sort_keys=True, default=str))
     else:

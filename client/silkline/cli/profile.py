@@ -23,7 +23,9 @@ def profile() -> None:
 @profile.command("add")
 @click.argument("name")
 @click.option("--endpoint", required=True, help="HOST:PORT of the silkline server.")
-@click.option("--ca", required=True, type=_FILE, help="CA certificate that issued the server's certificate.")
+@click.option(
+    "--ca", required=True, type=_FILE, help="CA certificate that issued the server's certificate."
+)
 @click.option("--cert", required=True, type=_FILE, help="This agency's TLS client certificate.")
 @click.option("--key", required=True, type=_FILE, help="Private key of the client certificate.")
 @click.option("--signing-key", type=_FILE, help="Record-signing private key (Ed25519 or P-256).")
@@ -54,7 +56,9 @@ def add(
         make_current=make_current,
     )
     book.save()
-    click.echo(f"profile {name!r} saved in {book.path}" + (" (current)" if book.current == name else ""))
+    click.echo(
+        f"profile {name!r} saved in {book.path}" + (" (current)" if book.current == name else "")
+    )
 
 
 @profile.command("use")
@@ -72,7 +76,7 @@ def use(name: str) -> None:
 def list_profiles(as_json: bool) -> None:
     """List profiles and the identity each client certificate claims."""
     book = ProfileBook.load()
-    rows = []
+    rows: list[dict[str, str | bool]] = []
     for name, p in sorted(book.profiles.items()):
         rows.append(
             {
@@ -87,7 +91,10 @@ def list_profiles(as_json: bool) -> None:
     for column in ("", "name", "endpoint", "identity", "cert"):
         table.add_column(column)
     for row in rows:
-        table.add_row("*" if row["current"] else "", row["name"], row["endpoint"], row["identity"], row["cert"])
+        table.add_row(
+            "*" if row["current"] else "",
+            *(str(row[k]) for k in ("name", "endpoint", "identity", "cert")),
+        )
     emit(as_json, rows, table)
 
 

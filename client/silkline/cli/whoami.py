@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import click
-from silkline.v1 import admin_pb2, admin_pb2_grpc
 
 from silkline.cli.output import emit, json_option, key_value_table
 from silkline.cli.session import selected_profile
 from silkline.connection import open_channel
+from silkline.v1 import admin_pb2, admin_pb2_grpc
 
 
 @click.command()
@@ -17,9 +17,8 @@ def whoami(as_json: bool, timeout: float) -> None:
     """Ask the server who it thinks we are (participant, agency, client, roles)."""
     profile = selected_profile()
     with open_channel(profile) as channel:
-        reply = admin_pb2_grpc.AdminServiceStub(channel).WhoAmI(
-            admin_pb2.WhoAmIRequest(), timeout=timeout
-        )
+        stub = admin_pb2_grpc.AdminServiceStub(channel)  # type: ignore[no-untyped-call]
+        reply = stub.WhoAmI(admin_pb2.WhoAmIRequest(), timeout=timeout)
     document = {
         "participant": reply.participant,
         "agency": reply.agency,
@@ -31,4 +30,8 @@ def whoami(as_json: bool, timeout: float) -> None:
         "endpoint": profile.endpoint,
         "profile": profile.name,
     }
-    emit(as_json, document, key_value_table(f"whoami ({profile.name} @ {profile.endpoint})", document))
+    emit(
+        as_json,
+        document,
+        key_value_table(f"whoami ({profile.name} @ {profile.endpoint})", document),
+    )

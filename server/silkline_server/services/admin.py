@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-from silkline.v1 import admin_pb2, admin_pb2_grpc
 
+from silkline.v1 import admin_pb2, admin_pb2_grpc
 from silkline_server.caller import current_caller
+from silkline_server.services.context import Context
 from silkline_server.services.unimplemented import not_yet
 
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def WhoAmI(
-        self, request: admin_pb2.WhoAmIRequest, context: grpc.aio.ServicerContext
+        self, request: admin_pb2.WhoAmIRequest, context: Context
     ) -> admin_pb2.WhoAmIResponse:
         caller = current_caller()
         identity = caller.identity
@@ -29,6 +29,6 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         )
 
     async def ReloadRules(
-        self, request: admin_pb2.ReloadRulesRequest, context: grpc.aio.ServicerContext
+        self, request: admin_pb2.ReloadRulesRequest, context: Context
     ) -> admin_pb2.ReloadRulesResponse:
         await not_yet(context, "ReloadRules", "the access-rules issue")

@@ -6,8 +6,10 @@ from typing import NoReturn
 
 import grpc
 
+from silkline_server.services.context import Context
 
-async def not_yet(context: grpc.aio.ServicerContext, rpc: str, lands_with: str) -> NoReturn:
+
+async def not_yet(context: Context, rpc: str, lands_with: str) -> NoReturn:
     await context.abort(
         grpc.StatusCode.UNIMPLEMENTED, f"{rpc} is not available yet: it lands with {lands_with}"
     )

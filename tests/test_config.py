@@ -1,0 +1,54 @@
+"""Server configuration parsing refuses what it does not understand."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from silkline_server.config import ConfigError, load_config, parse_config
+
+from .conftest import DEV_CONFIG, EXAMPLE
+
+
+def test_the_dev_config_resolves_paths_against_its_folder() -> None:
+    config = load_config(DEV_CONFIG)
+    assert config.server_certificate == (EXAMPLE / "hub" / "server.crt").resolve()
+    assert {p.code for p in config.participants} == {
+        "IN", "KZ", "KG", "TJ", "TM", "UZ", "UNODC", "CARICC",
+    }
+    assert config.database == f"sqlite:///{(DEV_CONFIG.parent / 'silkline-dev.db').resolve()}"
+
+
+def dev_raw() -> dict[str, object]:
+    return tomllib.loads(DEV_CONFIG.read_text())
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda raw: raw.update(listn="x"), "unknown key(s) ['listn']"),
+        (lambda raw: raw["tls"].update(cert="x"), "[tls]: unknown key(s) ['cert']"),
+        (lambda raw: raw["participants"]["IN"].update(crl_path="x"), "[participants.IN]"),
+        (lambda raw: raw.update(grace_period_s="ten"), "'grace_period_s' has the wrong type"),
+        (lambda raw: raw.update(max_message_bytes=True), "'max_message_bytes' has the wrong type"),
+        (lambda raw: raw.update(log_format="xml"), "log_format must be one of"),
+        (lambda raw: raw.update(participants={}), "[participants.<CODE>] tables are required"),
+        (lambda raw: raw["tls"].pop("private_key"), "'private_key' (a file path) is required"),
+    ],
+)
+def test_mistakes_are_refused_with_the_key_named(change, words: str) -> None:  # type: ignore[no-untyped-def]
+    raw = dev_raw()
+    change(raw)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, base=DEV_CONFIG.parent)
+    assert words in str(caught.value)
+
+
+def test_absolute_and_postgres_urls_are_kept(tmp_path: Path) -> None:
+    raw = dev_raw()
+    raw["database"] = "postgresql+psycopg://silkline@db.example/silkline"
+    assert parse_config(raw, base=tmp_path).database == raw["database"]
+    raw["database"] = f"sqlite:///{tmp_path}/x.db"
+    assert parse_config(raw, base=DEV_CONFIG.parent).database == raw["database"]
