@@ -16,7 +16,14 @@ def test_the_dev_config_resolves_paths_against_its_folder() -> None:
     config = load_config(DEV_CONFIG)
     assert config.server_certificate == (EXAMPLE / "hub" / "server.crt").resolve()
     assert {p.code for p in config.participants} == {
-        "IN", "KZ", "KG", "TJ", "TM", "UZ", "UNODC", "CARICC",
+        "IN",
+        "KZ",
+        "KG",
+        "TJ",
+        "TM",
+        "UZ",
+        "UNODC",
+        "CARICC",
     }
     assert config.database == f"sqlite:///{(DEV_CONFIG.parent / 'silkline-dev.db').resolve()}"
 

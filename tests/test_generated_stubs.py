@@ -22,7 +22,9 @@ def test_checked_in_stubs_match_the_proto_files(tmp_path: Path) -> None:
     fresh = {p.name: p.read_bytes() for p in generator.generate(tmp_path)}
     checked_in_dir = REPO / "client" / "silkline" / "v1"
     checked_in = {
-        p.name: p.read_bytes() for p in checked_in_dir.iterdir() if "_pb2" in p.name and p.suffix in {".py", ".pyi"}
+        p.name: p.read_bytes()
+        for p in checked_in_dir.iterdir()
+        if "_pb2" in p.name and p.suffix in {".py", ".pyi"}
     }
     assert sorted(fresh) == sorted(checked_in), "stub files added or removed: run `make proto`"
     stale = [name for name, content in fresh.items() if checked_in[name] != content]
@@ -31,4 +33,6 @@ def test_checked_in_stubs_match_the_proto_files(tmp_path: Path) -> None:
 
 def test_generated_stubs_are_marked_generated() -> None:
     for path in (REPO / "client" / "silkline" / "v1").glob("*_pb2*.py*"):
-        assert path.read_text().startswith("# Generated from proto/silkline/v1 by `make proto`"), path
+        assert path.read_text().startswith("# Generated from proto/silkline/v1 by `make proto`"), (
+            path
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from silkline.identity import IdentityError, parse_identity_uri
 
 

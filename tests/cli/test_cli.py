@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+
 from silkline.cli.main import cli
 
 from ..conftest import EXAMPLE, ServerProcess
@@ -27,9 +28,18 @@ def run(*args: str) -> Result:
 
 def add_profile(name: str, endpoint: str, cert: str, *extra: str) -> None:
     result = run(
-        "profile", "add", name, "--endpoint", endpoint,
-        "--ca", str(EXAMPLE / "hub" / "ca.crt"),
-        "--cert", str(EXAMPLE / f"{cert}.crt"), "--key", str(EXAMPLE / f"{cert}.key"), *extra,
+        "profile",
+        "add",
+        name,
+        "--endpoint",
+        endpoint,
+        "--ca",
+        str(EXAMPLE / "hub" / "ca.crt"),
+        "--cert",
+        str(EXAMPLE / f"{cert}.crt"),
+        "--key",
+        str(EXAMPLE / f"{cert}.key"),
+        *extra,
     )
     assert result.exit_code == 0, result.output
 
@@ -50,7 +60,10 @@ def test_profiles_are_added_listed_and_switched(own_config_home: Path) -> None:
         ("kz-mvd", False, "silkline://KZ/MVD/ops-desk-1"),
     ]
     assert run("profile", "use", "kz-mvd").exit_code == 0
-    assert [p["current"] for p in json.loads(run("profile", "list", "--json").output)] == [False, True]
+    assert [p["current"] for p in json.loads(run("profile", "list", "--json").output)] == [
+        False,
+        True,
+    ]
     assert (own_config_home / "silkline" / "config.toml").exists()
 
 

@@ -1,0 +1,1 @@
+"""Alembic revisions, oldest first; a package so the installed wheel ships them."""

@@ -1,0 +1,129 @@
+"""The store's SQLModel tables: `records` (the log, in commit order) and `disclosures`.
+
+Schema changes go through an Alembic revision in `store/migrations/versions/`;
+a test compares the migrated schema with these definitions on both backends.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import registry
+from sqlalchemy.types import DateTime, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+# Explicit constraint names make the migration and the metadata agree on both
+# backends, and let a later migration drop a constraint by name (SQLite batch mode).
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+store_metadata = MetaData(naming_convention=NAMING_CONVENTION)
+"""The metadata of the store's tables only, so that Alembic and its comparison
+test see exactly what `store/migrations` manages."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that goes in as aware UTC and comes back as aware UTC on every backend.
+
+    PostgreSQL keeps the zone (timestamptz); SQLite has no zone, so the value is
+    stored as naive UTC text, which also keeps its lexical order equal to time order.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"refusing naive datetime {value.isoformat()}: give it a time zone")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the database, got {type(value).__name__}")
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# SQLite only auto-assigns a primary key declared exactly INTEGER; PostgreSQL gets BIGSERIAL.
+_SURROGATE_KEY = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class StoreTable(SQLModel, registry=registry(metadata=store_metadata)):
+    """Base of the store's tables; keeps them out of the global SQLModel metadata."""
+
+
+class RecordRow(StoreTable, table=True):
+    """One accepted record. `log_index` is its position in the log, assigned by the
+    store in commit order from 0, never reused."""
+
+    __tablename__ = "records"
+    __table_args__ = (Index(None, "originator_participant", "originator_agency"),)
+
+    log_index: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    record_id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
+    record_type: str = Field(sa_column=Column(String(), nullable=False, index=True))
+    originator_participant: str = Field(sa_column=Column(String(), nullable=False))
+    originator_agency: str = Field(sa_column=Column(String(), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    accepted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    envelope: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
+    envelope_sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    signer_certificate: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
+    tlp: str = Field(sa_column=Column(String(), nullable=False))
+    handling: str = Field(sa_column=Column(String(), nullable=False))
+
+
+class DisclosureRow(StoreTable, table=True):
+    """One selective-disclosure of a record's field (RFC 9901). Kept apart from the
+    envelope so a retention purge can erase it without touching the log."""
+
+    __tablename__ = "disclosures"
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(_SURROGATE_KEY, primary_key=True, autoincrement=True),
+    )
+    record_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("records.record_id"), nullable=False, index=True)
+    )
+    field_class: str = Field(sa_column=Column(String(), nullable=False))
+    disclosure: str | None = Field(default=None, sa_column=Column(Text(), nullable=True))
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+def _table(name: str) -> Table:
+    return store_metadata.tables[name]
+
+
+records_table: Table = _table("records")
+"""Core view of `RecordRow`, for set-based queries and bulk inserts."""
+
+disclosures_table: Table = _table("disclosures")
+"""Core view of `DisclosureRow`."""
