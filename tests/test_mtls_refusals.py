@@ -7,7 +7,10 @@ reason, and that nothing was stored.
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
+import ssl
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from silkline import pki
 from silkline.v1 import admin_pb2, admin_pb2_grpc
 
-from .conftest import ServerProcess, agency_files, channel_for, start_server
+from .conftest import EXAMPLE, ServerProcess, agency_files, channel_for, start_server
 
 
 @pytest.fixture(scope="module")
@@ -172,3 +175,40 @@ def test_plaintext_connection_to_the_tls_port_is_refused(shared_server: ServerPr
     handshake_refusal(
         shared_server, grpc.insecure_channel(shared_server.target), "WRONG_VERSION_NUMBER"
     )
+
+
+def tls_client_context(maximum: ssl.TLSVersion) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(EXAMPLE / "hub" / "ca.crt")
+    context.load_cert_chain(*agency_files("IN", "ncb"))
+    if maximum < ssl.TLSVersion.TLSv1_2:
+        # Let this client offer old versions at all, so the refusal is the server's.
+        context.set_ciphers("ALL:@SECLEVEL=0")
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.maximum_version = maximum
+    context.set_alpn_protocols(["h2"])
+    return context
+
+
+def test_tls_1_3_is_negotiated(shared_server: ServerProcess) -> None:
+    context = tls_client_context(ssl.TLSVersion.MAXIMUM_SUPPORTED)
+    with (
+        socket.create_connection(("127.0.0.1", shared_server.port)) as raw,
+        context.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
+        assert tls.version() == "TLSv1.3"
+
+
+def test_tls_older_than_1_2_is_refused(shared_server: ServerProcess) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context = tls_client_context(ssl.TLSVersion.TLSv1_1)
+    with (
+        pytest.raises((ssl.SSLError, ConnectionResetError)),
+        socket.create_connection(("127.0.0.1", shared_server.port)) as raw,
+        context.wrap_socket(raw, server_hostname="localhost"),
+    ):
+        pass
+    reasons = [e["reason"] for e in log_events(shared_server, "tls handshake refused")]
+    assert any("UNSUPPORTED_PROTOCOL" in r for r in reasons), reasons
+    assert_nothing_stored(shared_server)
