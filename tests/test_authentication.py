@@ -9,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from silkline import pki
+from silkline.trust import TrustStore
 from silkline_server.authentication import (
     AuthenticationError,
     CallerAuthenticator,
@@ -31,12 +32,7 @@ PARTICIPANTS = ("IN", "KZ", "KG", "TJ", "TM", "UZ", "UNODC", "CARICC")
 
 @pytest.fixture(scope="module")
 def authenticator() -> CallerAuthenticator:
-    return CallerAuthenticator(
-        {
-            p: ParticipantTrust.load(p, EXAMPLE / p / "ca.crt", EXAMPLE / p / "crl.pem")
-            for p in PARTICIPANTS
-        }
-    )
+    return CallerAuthenticator(TrustStore.from_folder(EXAMPLE, PARTICIPANTS))
 
 
 def pem(relative: str) -> bytes:
@@ -87,9 +83,7 @@ def test_no_certificate_is_refused(authenticator: CallerAuthenticator) -> None:
 
 
 def test_participant_outside_the_network_is_refused(tmp_path: Path) -> None:
-    only_in = CallerAuthenticator(
-        {"IN": ParticipantTrust.load("IN", EXAMPLE / "IN" / "ca.crt", EXAMPLE / "IN" / "crl.pem")}
-    )
+    only_in = CallerAuthenticator(TrustStore.from_folder(EXAMPLE, ["IN"]))
     with pytest.raises(UnknownParticipantError, match="'KZ' is not in this network"):
         only_in.authenticate(pem("KZ/mvd"))
 
@@ -135,4 +129,4 @@ def test_a_crl_signed_by_another_ca_stops_the_server_from_starting() -> None:
 
 def test_an_empty_trust_set_is_refused() -> None:
     with pytest.raises(TrustConfigurationError):
-        CallerAuthenticator({})
+        TrustStore({})

@@ -10,6 +10,7 @@ import json
 import socket
 import sqlite3
 import ssl
+import time
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -58,13 +59,22 @@ def stored_rows(server: ServerProcess) -> dict[str, int]:
         }
 
 
-def log_events(server: ServerProcess, event: str) -> list[dict[str, str]]:
-    server.wait_for_log(event)
-    return [
-        json.loads(line)
-        for line in server.log_text().splitlines()
-        if line.startswith("{") and json.loads(line).get("event") == event
-    ]
+def log_events(server: ServerProcess, event: str, containing: str = "") -> list[dict[str, str]]:
+    """The server's `event` log lines once one of them mentions `containing`.
+
+    The server is shared by the module, so earlier tests' lines are there too:
+    wait for the line this test caused, not merely for the event name.
+    """
+    deadline = time.monotonic() + 10
+    while True:
+        events = [
+            parsed
+            for line in server.log_text().splitlines()
+            if line.startswith("{") and (parsed := json.loads(line)).get("event") == event
+        ]
+        if any(containing in json.dumps(e) for e in events) or time.monotonic() > deadline:
+            return events
+        time.sleep(0.05)
 
 
 def assert_nothing_stored(server: ServerProcess) -> None:
@@ -103,7 +113,7 @@ def handshake_refusal(server: ServerProcess, channel: grpc.Channel, reason: str)
     """TLS refused the connection before any call: UNAVAILABLE, and the server logs why."""
     error = refused(channel)
     assert error.code() == grpc.StatusCode.UNAVAILABLE
-    reasons = [e["reason"] for e in log_events(server, "tls handshake refused")]
+    reasons = [e["reason"] for e in log_events(server, "tls handshake refused", reason)]
     assert any(reason in r for r in reasons), reasons
     assert_nothing_stored(server)
 
@@ -209,6 +219,7 @@ def test_tls_older_than_1_2_is_refused(shared_server: ServerProcess) -> None:
         context.wrap_socket(raw, server_hostname="localhost"),
     ):
         pass
-    reasons = [e["reason"] for e in log_events(shared_server, "tls handshake refused")]
+    events = log_events(shared_server, "tls handshake refused", "UNSUPPORTED_PROTOCOL")
+    reasons = [e["reason"] for e in events]
     assert any("UNSUPPORTED_PROTOCOL" in r for r in reasons), reasons
     assert_nothing_stored(shared_server)

@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from silkline.trust import ParticipantTrust, TrustStore
 from silkline.v1 import (
     admin_pb2,
     admin_pb2_grpc,
@@ -22,7 +23,7 @@ from silkline.v1 import (
     records_pb2,
     records_pb2_grpc,
 )
-from silkline_server.authentication import CallerAuthenticator, ParticipantTrust
+from silkline_server.authentication import CallerAuthenticator
 from silkline_server.caller import AuthenticatingInterceptor
 from silkline_server.config import ServerConfig
 from silkline_server.services.admin import AdminServicer
@@ -59,8 +60,8 @@ class RunningServer:
         log.info("stopped")
 
 
-def load_authenticator(config: ServerConfig) -> CallerAuthenticator:
-    return CallerAuthenticator(
+def load_trust(config: ServerConfig) -> TrustStore:
+    return TrustStore(
         {p.code: ParticipantTrust.load(p.code, p.ca, p.crl) for p in config.participants}
     )
 
@@ -81,7 +82,8 @@ def server_credentials(config: ServerConfig) -> grpc.ServerCredentials:
 
 async def start_server(config: ServerConfig) -> RunningServer:
     """Open the store, bind the TLS port and start serving."""
-    authenticator = load_authenticator(config)
+    trust = load_trust(config)
+    authenticator = CallerAuthenticator(trust)
     store = Store.open(config.database)
     store.migrate()
     server = grpc.aio.server(

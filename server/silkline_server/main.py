@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 import structlog
 
+from silkline.trust import TrustConfigurationError
 from silkline_server.app import StartupError, run
-from silkline_server.authentication import TrustConfigurationError
 from silkline_server.config import ConfigError, load_config, resolve_database_url
 from silkline_server.core_log import capture_grpc_core_log
 from silkline_server.logs import configure_logging
