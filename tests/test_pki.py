@@ -79,7 +79,8 @@ REFUSED = ["IN/revoked", "IN/expired", "IN/noclientauth", "bad/kz-minted-by-in"]
 
 def expected_layout() -> set[str]:
     files = {"README.md", "trust-bundle.pem", "hub/ca.crt", "hub/ca.key"}
-    files |= {"hub/server.crt", "hub/server.key"}
+    files |= {"hub/server.crt", "hub/server.key", "hub/log.key"}
+    files |= {"IN/revoked.signing.crt", "IN/revoked.signing.key"}
     for p in PARTICIPANTS:
         files |= {f"{p}/ca.crt", f"{p}/ca.key", f"{p}/crl.pem"}
     for a in AGENCIES:
@@ -178,7 +179,8 @@ def test_every_key_is_unencrypted_pkcs8_and_matches_its_certificate(pki_dir: Pat
     for key_path in pki_dir.rglob("*.key"):
         assert key_path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----\n")
         stem = key_path.relative_to(pki_dir).as_posix().removesuffix(".key")
-        assert_key_matches(pki_dir, stem)
+        if stem != "hub/log":  # the log key has no certificate: its verifier key is published
+            assert_key_matches(pki_dir, stem)
 
 
 def test_keys_are_owner_only_and_certificates_world_readable(generated: Path) -> None:
@@ -284,7 +286,10 @@ def test_crl_is_signed_by_the_ca_and_only_in_lists_its_revoked_certificate(
     assert crl.last_update_utc <= datetime.now(UTC)
     serials = {revoked.serial_number for revoked in crl}
     if participant == "IN":
-        assert serials == {cert(pki_dir, "IN/revoked.crt").serial_number}
+        assert serials == {
+            cert(pki_dir, "IN/revoked.crt").serial_number,
+            cert(pki_dir, "IN/revoked.signing.crt").serial_number,
+        }
     else:
         assert serials == set()
 
@@ -504,3 +509,8 @@ def test_cli_init_writes_the_pki_and_refuses_to_overwrite_without_force(tmp_path
 
     third = runner.invoke(pki, ["init", "--out", str(out), "--force"])
     assert third.exit_code == 0, third.output
+
+
+def test_log_key_is_an_ed25519_private_key(pki_dir: Path) -> None:
+    key = serialization.load_pem_private_key((pki_dir / "hub" / "log.key").read_bytes(), None)
+    assert isinstance(key, ed25519.Ed25519PrivateKey)

@@ -362,6 +362,10 @@ def example_pki_files(now: datetime) -> list[PkiFile]:
         not_after=not_after,
     )
     files += _pair(PurePosixPath(HUB, "server"), server_cert, server_key)
+    # The log's Ed25519 key signs receipts and checkpoints; it is not a TLS key.
+    files.append(
+        PkiFile(PurePosixPath(HUB, "log.key"), _key_pem(ed25519.Ed25519PrivateKey.generate()), True)
+    )
 
     for agency in EXAMPLE_AGENCIES:
         ca_cert, ca_key = cas[agency.participant]
@@ -400,6 +404,16 @@ def example_pki_files(now: datetime) -> list[PkiFile]:
         not_after=not_after,
     )
     files += _pair(PurePosixPath("IN", "revoked"), revoked_cert, revoked_key)
+    revoked_signer_cert, revoked_signer_key = issue_signing_certificate(
+        in_cert,
+        in_key,
+        participant="IN",
+        agency="NCB",
+        client="revoked-signer-1",
+        not_before=not_before,
+        not_after=not_after,
+    )
+    files += _pair(PurePosixPath("IN", "revoked.signing"), revoked_signer_cert, revoked_signer_key)
     expired_cert, expired_key = issue_client_certificate(
         in_cert,
         in_key,
@@ -437,7 +451,11 @@ def example_pki_files(now: datetime) -> list[PkiFile]:
 
     for participant in PARTICIPANTS:
         ca_cert, ca_key = cas[participant]
-        revoked = [revoked_cert.serial_number] if participant == "IN" else []
+        revoked = (
+            [revoked_cert.serial_number, revoked_signer_cert.serial_number]
+            if participant == "IN"
+            else []
+        )
         crl = make_crl(
             ca_cert,
             ca_key,
@@ -565,17 +583,20 @@ def _pair(
     cert: x509.Certificate,
     key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey,
 ) -> list[PkiFile]:
-    key_pem = key.private_bytes(
+    return [
+        PkiFile(stem.with_name(f"{stem.name}.crt"), _cert_pem(cert), False),
+        PkiFile(stem.with_name(f"{stem.name}.key"), _key_pem(key), True),
+    ]
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         # Unencrypted on purpose: these keys are public examples, and demo and
         # tests must load them without a passphrase.
         serialization.NoEncryption(),
     )
-    return [
-        PkiFile(stem.with_name(f"{stem.name}.crt"), _cert_pem(cert), False),
-        PkiFile(stem.with_name(f"{stem.name}.key"), key_pem, True),
-    ]
 
 
 def _write_atomically(target: Path, content: bytes, mode: int) -> None:
@@ -625,6 +646,7 @@ generation for twenty years.
 | `<P>/ca.crt`, `<P>/ca.key` | root CA of participant P (and of `{HUB}`), pathlen 0 |
 | `<P>/crl.pem` | CRL of P's CA (IN's lists `IN/revoked.crt`; the others are empty) |
 | `{HUB}/server.crt`, `.key` | server certificate: `localhost`, `127.0.0.1`, serverAuth |
+| `{HUB}/log.key` | the log's Ed25519 key: signs receipts and checkpoints |
 | `<P>/<agency>.crt`, `.key` | agency TLS client certificate: clientAuth, roles as `OU` |
 | `<P>/<agency>.signing.crt`, `.key` | agency record-signing certificate (Ed25519) |
 | `trust-bundle.pem` | the participants' CA certificates (not `{HUB}`'s): what the server trusts |
@@ -640,6 +662,7 @@ Certificates that must be refused:
 | Certificate | Identity | Why it must be refused |
 |-------------|----------|------------------------|
 | `IN/revoked.crt` | `silkline://IN/NCB/revoked-1` | listed in `IN/crl.pem` |
+| `IN/revoked.signing.crt` | `silkline://IN/NCB/revoked-signer-1` | record-signing, listed in `IN/crl.pem` |
 | `IN/expired.crt` | `silkline://IN/NCB/expired-1` | valid 2020-01-01 to 2021-01-01 only |
 | `IN/noclientauth.crt` | `silkline://IN/NCB/noclientauth-1` | EKU emailProtection, no clientAuth |
 | `bad/kz-minted-by-in.crt` | `silkline://KZ/MVD/x` | claims KZ but issued by IN's CA |
