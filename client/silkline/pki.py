@@ -662,7 +662,7 @@ Certificates that must be refused:
 | Certificate | Identity | Why it must be refused |
 |-------------|----------|------------------------|
 | `IN/revoked.crt` | `silkline://IN/NCB/revoked-1` | listed in `IN/crl.pem` |
-| `IN/revoked.signing.crt` | `silkline://IN/NCB/revoked-signer-1` | record-signing, listed in `IN/crl.pem` |
+| `IN/revoked.signing.crt` | `silkline://IN/NCB/revoked-signer-1` | signing key, in `IN/crl.pem` |
 | `IN/expired.crt` | `silkline://IN/NCB/expired-1` | valid 2020-01-01 to 2021-01-01 only |
 | `IN/noclientauth.crt` | `silkline://IN/NCB/noclientauth-1` | EKU emailProtection, no clientAuth |
 | `bad/kz-minted-by-in.crt` | `silkline://KZ/MVD/x` | claims KZ but issued by IN's CA |
