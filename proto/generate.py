@@ -38,8 +38,9 @@ def generate(out_root: Path) -> list[Path]:
     if protoc.main(args) != 0:
         raise RuntimeError("protoc failed: " + " ".join(args))
     written = sorted(
-        p for p in (out_root / PACKAGE_DIR).iterdir() if p.name.endswith((".py", ".pyi"))
-        and "_pb2" in p.name
+        p
+        for p in (out_root / PACKAGE_DIR).iterdir()
+        if p.name.endswith((".py", ".pyi")) and "_pb2" in p.name
     )
     for path in written:
         text = path.read_text()

@@ -114,20 +114,33 @@ class ParticipantTrust:
                 f"{self.ca.subject.rfc4514_string()}"
             ) from exc
 
-    def check_not_revoked(self, cert: x509.Certificate, identity: Identity, now: datetime) -> None:
-        """Refuse a certificate on the CRL, or any certificate while the CRL is stale."""
+    def check_not_revoked(
+        self,
+        cert: x509.Certificate,
+        identity: Identity,
+        moment: datetime,
+        *,
+        historical: bool = False,
+    ) -> None:
+        """Refuse a certificate on the CRL, or any certificate while the CRL is stale.
+
+        `historical` asks whether the certificate was revoked at `moment` in the
+        past (a record verified years after it was signed): later revocations
+        and a CRL that has since gone stale do not count then.
+        """
         if self.crl is None:
             return
         next_update = self.crl.next_update_utc
-        if next_update is not None and now > next_update:
+        if not historical and next_update is not None and moment > next_update:
             raise StaleRevocationListError(
                 f"{identity.uri}: {self.participant}'s CRL expired at {utc_text(next_update)}; "
                 "refusing until it is renewed"
             )
-        if self.crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
+        entry = self.crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+        if entry is not None and (not historical or entry.revocation_date_utc <= moment):
             raise RevokedCertificateError(
                 f"{identity.uri}: certificate serial {cert.serial_number:x} is revoked by "
-                f"{self.participant}'s CRL"
+                f"{self.participant}'s CRL since {utc_text(entry.revocation_date_utc)}"
             )
 
 

@@ -28,13 +28,23 @@ class ParticipantConfig:
 
 
 @dataclass(frozen=True)
+class LogConfig:
+    """The log's identity: its origin line and the Ed25519 key that signs for it."""
+
+    origin: str
+    private_key: Path
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     listen: str
     database: str
     server_certificate: Path
     server_private_key: Path
     participants: tuple[ParticipantConfig, ...]
+    log: LogConfig
     grace_period_s: float = 10.0
+    max_envelope_bytes: int = 1024 * 1024
     log_format: str = "auto"
     max_message_bytes: int = 4 * 1024 * 1024
     source: Path | None = field(default=None, compare=False)
@@ -46,9 +56,12 @@ _TOP_KEYS = {
     "grace_period_s",
     "log_format",
     "max_message_bytes",
+    "max_envelope_bytes",
     "tls",
     "participants",
+    "log",
 }
+_LOG_KEYS = {"origin", "private_key"}
 _TLS_KEYS = {"certificate", "private_key"}
 _PARTICIPANT_KEYS = {"ca", "crl"}
 _LOG_FORMATS = {"auto", "json", "console"}
@@ -87,20 +100,35 @@ def parse_config(raw: dict[str, Any], *, base: Path, source: Path | None = None)
                 crl=_path(entry, "crl", base, section) if crl is not None else None,
             )
         )
+    log_table = _table(raw, "log", where)
+    _refuse_unknown(log_table, _LOG_KEYS, f"{where} [log]")
+    origin = _typed(log_table, "origin", str, "", f"{where} [log]")
+    if not origin or any(c.isspace() for c in origin) or "+" in origin:
+        raise ConfigError(
+            f"{where} [log]: 'origin' is required: a name without spaces or '+', "
+            "for example 'silkline.example/log'"
+        )
     log_format = _typed(raw, "log_format", str, "auto", where)
     if log_format not in _LOG_FORMATS:
         raise ConfigError(f"{where}: log_format must be one of {sorted(_LOG_FORMATS)}")
     grace = _typed(raw, "grace_period_s", (int, float), 10.0, where)
     max_bytes = _typed(raw, "max_message_bytes", int, 4 * 1024 * 1024, where)
-    if grace < 0 or max_bytes <= 0:
-        raise ConfigError(f"{where}: grace_period_s must be >= 0 and max_message_bytes > 0")
+    max_envelope = _typed(raw, "max_envelope_bytes", int, 1024 * 1024, where)
+    if grace < 0 or max_bytes <= 0 or max_envelope <= 0:
+        raise ConfigError(
+            f"{where}: grace_period_s must be >= 0, max_message_bytes and max_envelope_bytes > 0"
+        )
+    if max_envelope > max_bytes:
+        raise ConfigError(f"{where}: max_envelope_bytes cannot exceed max_message_bytes")
     return ServerConfig(
         listen=_typed(raw, "listen", str, DEFAULT_LISTEN, where),
         database=resolve_database_url(_typed(raw, "database", str, DEFAULT_DATABASE, where), base),
         server_certificate=_path(tls, "certificate", base, f"{where} [tls]"),
         server_private_key=_path(tls, "private_key", base, f"{where} [tls]"),
         participants=tuple(participants),
+        log=LogConfig(origin, _path(log_table, "private_key", base, f"{where} [log]")),
         grace_period_s=float(grace),
+        max_envelope_bytes=max_envelope,
         log_format=log_format,
         max_message_bytes=max_bytes,
         source=source,

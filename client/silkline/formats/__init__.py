@@ -1,0 +1,1 @@
+"""Wire formats of silkline: pure functions, no I/O."""
