@@ -79,7 +79,7 @@ REFUSED = ["IN/revoked", "IN/expired", "IN/noclientauth", "bad/kz-minted-by-in"]
 
 def expected_layout() -> set[str]:
     files = {"README.md", "trust-bundle.pem", "hub/ca.crt", "hub/ca.key"}
-    files |= {"hub/server.crt", "hub/server.key", "hub/log.key"}
+    files |= {"hub/server.crt", "hub/server.key", "hub/log.key", "hub/log.vkey"}
     files |= {"IN/revoked.signing.crt", "IN/revoked.signing.key"}
     for p in PARTICIPANTS:
         files |= {f"{p}/ca.crt", f"{p}/ca.key", f"{p}/crl.pem"}

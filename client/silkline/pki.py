@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from silkline.formats.note import NoteSigner
+
 __all__ = [
     "EXAMPLE_AGENCIES",
     "EXAMPLE_MARKER",
@@ -337,6 +339,14 @@ def make_crl(
     return builder.sign(ca_key, _HASH)
 
 
+EXAMPLE_LOG_ORIGIN = "silkline.example/log"
+
+
+def log_verifier_key(key: ed25519.Ed25519PrivateKey, origin: str = EXAMPLE_LOG_ORIGIN) -> str:
+    """The C2SP note verifier key line of the log key (what auditors are given)."""
+    return NoteSigner(origin, key).verifier.vkey + "\n"
+
+
 def example_pki_files(now: datetime) -> list[PkiFile]:
     """Build every file of the example PKI in memory (the layout in README.md).
 
@@ -363,9 +373,9 @@ def example_pki_files(now: datetime) -> list[PkiFile]:
     )
     files += _pair(PurePosixPath(HUB, "server"), server_cert, server_key)
     # The log's Ed25519 key signs receipts and checkpoints; it is not a TLS key.
-    files.append(
-        PkiFile(PurePosixPath(HUB, "log.key"), _key_pem(ed25519.Ed25519PrivateKey.generate()), True)
-    )
+    log_key = ed25519.Ed25519PrivateKey.generate()
+    files.append(PkiFile(PurePosixPath(HUB, "log.key"), _key_pem(log_key), True))
+    files.append(PkiFile(PurePosixPath(HUB, "log.vkey"), log_verifier_key(log_key).encode(), False))
 
     for agency in EXAMPLE_AGENCIES:
         ca_cert, ca_key = cas[agency.participant]
@@ -647,6 +657,7 @@ generation for twenty years.
 | `<P>/crl.pem` | CRL of P's CA (IN's lists `IN/revoked.crt`; the others are empty) |
 | `{HUB}/server.crt`, `.key` | server certificate: `localhost`, `127.0.0.1`, serverAuth |
 | `{HUB}/log.key` | the log's Ed25519 key: signs receipts and checkpoints |
+| `{HUB}/log.vkey` | its note verifier key for origin `{EXAMPLE_LOG_ORIGIN}` |
 | `<P>/<agency>.crt`, `.key` | agency TLS client certificate: clientAuth, roles as `OU` |
 | `<P>/<agency>.signing.crt`, `.key` | agency record-signing certificate (Ed25519) |
 | `trust-bundle.pem` | the participants' CA certificates (not `{HUB}`'s): what the server trusts |

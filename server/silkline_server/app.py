@@ -23,13 +23,15 @@ from silkline.v1 import (
     records_pb2,
     records_pb2_grpc,
 )
+from silkline_server.admission import Admission
 from silkline_server.authentication import CallerAuthenticator
 from silkline_server.caller import AuthenticatingInterceptor
 from silkline_server.config import ServerConfig
+from silkline_server.receipts import ReceiptSigner, load_log_signer
 from silkline_server.services.admin import AdminServicer
 from silkline_server.services.audit import AuditServicer
 from silkline_server.services.records import RecordsServicer
-from silkline_server.store import Store
+from silkline_server.store import GroupCommitter, Store
 
 log = structlog.get_logger("silkline.server")
 
@@ -49,6 +51,7 @@ class RunningServer:
     server: grpc.aio.Server
     health: HealthServicer
     store: Store
+    committer: GroupCommitter
     port: int
 
     async def drain(self, grace_period_s: float) -> None:
@@ -56,6 +59,8 @@ class RunningServer:
         log.info("draining", grace_period_s=grace_period_s)
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace_period_s)
+        # In-flight publishes have been answered or cancelled: nothing is left to commit.
+        await self.committer.stop()
         self.store.close()
         log.info("stopped")
 
@@ -84,8 +89,11 @@ async def start_server(config: ServerConfig) -> RunningServer:
     """Open the store, bind the TLS port and start serving."""
     trust = load_trust(config)
     authenticator = CallerAuthenticator(trust)
+    receipts = ReceiptSigner(load_log_signer(config.log.origin, config.log.private_key))
     store = Store.open(config.database)
     store.migrate()
+    committer = GroupCommitter(store)
+    await committer.start()
     server = grpc.aio.server(
         interceptors=[AuthenticatingInterceptor(authenticator)],
         options=[
@@ -94,8 +102,9 @@ async def start_server(config: ServerConfig) -> RunningServer:
             ("grpc.so_reuseport", 0),
         ],
     )
+    admission = Admission(trust, max_envelope_bytes=config.max_envelope_bytes)
     records_pb2_grpc.add_RecordsServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        RecordsServicer(), server
+        RecordsServicer(admission, committer, store, receipts), server
     )
     audit_pb2_grpc.add_AuditServiceServicer_to_server(  # type: ignore[no-untyped-call]
         AuditServicer(), server
@@ -116,6 +125,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
     try:
         port = server.add_secure_port(config.listen, server_credentials(config))
     except RuntimeError as exc:
+        await committer.stop()
         store.close()
         raise StartupError(f"cannot listen on {config.listen}: {exc}") from exc
     await server.start()
@@ -128,7 +138,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
         database=_redact(config.database),
         participants=list(authenticator.participants),
     )
-    return RunningServer(server, health, store, port)
+    return RunningServer(server, health, store, committer, port)
 
 
 async def run(config: ServerConfig, *, port_file: Path | None = None) -> int:

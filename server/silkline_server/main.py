@@ -15,6 +15,8 @@ from silkline_server.app import StartupError, run
 from silkline_server.config import ConfigError, load_config, resolve_database_url
 from silkline_server.core_log import capture_grpc_core_log
 from silkline_server.logs import configure_logging
+from silkline_server.receipts import LogKeyError
+from silkline_server.store import StoreError
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,7 +70,7 @@ def main(
     configure_logging(config.log_format, stream=capture_grpc_core_log())
     try:
         status = asyncio.run(run(config, port_file=port_file))
-    except (StartupError, TrustConfigurationError) as exc:
+    except (StartupError, TrustConfigurationError, LogKeyError, StoreError) as exc:
         structlog.get_logger("silkline.server").error("cannot start", reason=str(exc))
         sys.exit(1)
     sys.exit(status)

@@ -7,15 +7,21 @@ from typing import Any
 
 import click
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from silkline import __version__
+from silkline.authoring import SigningSetupError
 from silkline.cli.exit_codes import HELP, ExitCode, for_status
 from silkline.cli.output import stderr
 from silkline.cli.pki import pki
 from silkline.cli.profile import profile
+from silkline.cli.records import list_records, post, show
+from silkline.cli.verify import verify
 from silkline.cli.whoami import whoami
 from silkline.connection import LocalCertificateError
 from silkline.profiles import ProfileError
+from silkline.records import SchemaViolationError
 
 
 class SilklineGroup(click.Group):
@@ -29,6 +35,8 @@ class SilklineGroup(click.Group):
             details = exc.details() if isinstance(exc, grpc.Call) else str(exc)
             name = code.name if code is not None else "ERROR"
             stderr.print(f"[red]error[/red] {name}: {details}", highlight=False)
+            for field, description in field_violations(exc):
+                stderr.print(f"  {field}: {description}", highlight=False)
             if code is grpc.StatusCode.UNAVAILABLE:
                 stderr.print(
                     "hint: the server is down, or it refused the TLS handshake "
@@ -42,6 +50,24 @@ class SilklineGroup(click.Group):
         except LocalCertificateError as exc:
             stderr.print(f"[red]error[/red] {exc}", highlight=False)
             sys.exit(ExitCode.NOT_PERMITTED)
+        except SigningSetupError as exc:
+            stderr.print(f"[red]error[/red] {exc}", highlight=False)
+            sys.exit(ExitCode.USAGE)
+        except SchemaViolationError as exc:
+            stderr.print(f"[red]error[/red] {exc}", highlight=False)
+            sys.exit(ExitCode.INVALID_INPUT)
+
+
+def field_violations(error: grpc.RpcError) -> list[tuple[str, str]]:
+    """The google.rpc.BadRequest field violations a refusal carries, if any."""
+    status = rpc_status.from_call(error) if isinstance(error, grpc.Call) else None
+    found: list[tuple[str, str]] = []
+    details: list[Any] = list(status.details) if status is not None else []
+    for detail in details:
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(bad_request):
+            found += [(v.field, v.description) for v in bad_request.field_violations]
+    return found
 
 
 @click.group(
@@ -64,6 +90,10 @@ def cli(ctx: click.Context, profile_name: str | None, as_json: bool) -> None:
 cli.add_command(profile)
 cli.add_command(whoami)
 cli.add_command(pki)
+cli.add_command(post)
+cli.add_command(show)
+cli.add_command(list_records)
+cli.add_command(verify)
 
 
 def main() -> None:
