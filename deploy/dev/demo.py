@@ -10,6 +10,7 @@ happen as it should.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -107,6 +108,78 @@ def add_profile(
         raise DemoFailedError(f"profile add {profile} failed: {result.stderr}")
 
 
+def signed_record_scenario(env: dict[str, str]) -> dict[str, object]:
+    """IN/NCB signs and posts a seizure alert with suspects; its bundle verifies offline."""
+    console.print(
+        Rule("4. IN/NCB posts a signed seizure alert (suspects as selective disclosures)")
+    )
+    example = REPO / "schemas" / "seizure-alert" / "examples" / "mundra-port-heroin-2021-09.json"
+    posted = silkline(
+        "--profile",
+        "in-ncb",
+        "post",
+        "seizure-alert",
+        "--file",
+        str(example),
+        "--tlp",
+        "AMBER",
+        "--to",
+        "UZ,KZ",
+        "--handling",
+        "H2",
+        "--json",
+        env=env,
+    )
+    if posted.returncode != 0:
+        raise DemoFailedError(f"post failed: {posted.stderr}")
+    receipt = json.loads(posted.stdout)
+    record_id = receipt["record_id"]
+    console.print(
+        f"  accepted {record_id} at log index {receipt['log_index']}, "
+        f"{receipt['disclosures']} disclosure(s); receipt signed by the log"
+    )
+    bundle_path = OUT / "seizure-alert.bundle.json"
+    shown = silkline(
+        "--profile", "in-ncb", "show", record_id, "--bundle", "--out", str(bundle_path), env=env
+    )
+    if shown.returncode != 0:
+        raise DemoFailedError(f"show --bundle failed: {shown.stderr}")
+    console.print(f"  bundle with every disclosure: {bundle_path.relative_to(REPO)}")
+    kz = silkline("--profile", "kz-mvd", "show", record_id, env=env)
+    console.print(
+        f"  KZ/MVD asks for it before the access rules land: exit {kz.returncode}, "
+        f"{kz.stderr.strip()}"
+    )
+    if kz.returncode != 4:
+        raise DemoFailedError("KZ/MVD should get NOT_FOUND (closed by default)")
+
+    console.print(Rule("5. Offline verification of the bundle, and of a tampered copy"))
+    verified = silkline("verify", str(bundle_path), "--trust", str(CERTS), env=env)
+    console.print(verified.stdout.rstrip())
+    if verified.returncode != 0:
+        raise DemoFailedError(f"verify failed: {verified.stdout}{verified.stderr}")
+    bundle = json.loads(bundle_path.read_text())
+    payload = base64.b64decode(bundle["envelope"]["payload"])
+    # Someone widens the distribution after signing: AMBER becomes CLEAR.
+    widened = payload.replace(b'"tlp":"AMBER"', b'"tlp":"CLEAR"')
+    if widened == payload:
+        raise DemoFailedError("the demo record should be AMBER")
+    bundle["envelope"]["payload"] = base64.b64encode(widened).decode()
+    tampered_path = OUT / "seizure-alert.tampered.bundle.json"
+    tampered_path.write_text(json.dumps(bundle, indent=2))
+    refused = silkline("verify", str(tampered_path), "--trust", str(CERTS), env=env)
+    console.print(f"  tampered copy: exit {refused.returncode}: {refused.stderr.strip()}")
+    if refused.returncode == 0:
+        raise DemoFailedError("a tampered bundle verified")
+    return {
+        "record_id": record_id,
+        "log_index": receipt["log_index"],
+        "bundle": str(bundle_path.relative_to(REPO)),
+        "verify_exit_code": verified.returncode,
+        "tampered_verify_exit_code": refused.returncode,
+    }
+
+
 def run_demo(workdir: Path) -> dict[str, object]:
     env = dict(os.environ, XDG_CONFIG_HOME=str(OUT / "config"), NO_COLOR="1")
     summary: dict[str, object] = {}
@@ -157,8 +230,9 @@ def run_demo(workdir: Path) -> dict[str, object]:
                 )
             refusals[label] = {"exit_code": result.returncode, "message": message}
         summary["refusals"] = refusals
+        summary["signed_record"] = signed_record_scenario(env)
     finally:
-        console.print(Rule("4. SIGTERM: drain and stop"))
+        console.print(Rule("6. SIGTERM: drain and stop"))
         process.send_signal(signal.SIGTERM)
         exit_code = process.wait(timeout=30)
         console.print(f"server exited with {exit_code}")
@@ -190,7 +264,8 @@ def main() -> int:
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     console.print(Rule("done"))
     console.print(
-        "everything the demo produced is in demo-out/ (summary.json, server.log, whoami-*.json)"
+        "everything the demo produced is in demo-out/ "
+        "(summary.json, server.log, whoami-*.json, seizure-alert.bundle.json)"
     )
     return 0
 

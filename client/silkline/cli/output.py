@@ -12,7 +12,7 @@ from rich.table import Table
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-stdout = Console()
+stdout = Console(soft_wrap=True)
 # Errors are read by people and grepped by scripts: never hard-wrap them.
 stderr = Console(stderr=True, soft_wrap=True)
 
