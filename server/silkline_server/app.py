@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from silkline.policy.rules import RulesError
 from silkline.trust import ParticipantTrust, TrustStore
 from silkline.v1 import (
     admin_pb2,
@@ -23,6 +24,7 @@ from silkline.v1 import (
     records_pb2,
     records_pb2_grpc,
 )
+from silkline_server.access import AccessControl
 from silkline_server.admission import Admission
 from silkline_server.authentication import CallerAuthenticator
 from silkline_server.caller import AuthenticatingInterceptor
@@ -52,6 +54,7 @@ class RunningServer:
     health: HealthServicer
     store: Store
     committer: GroupCommitter
+    access: AccessControl
     port: int
 
     async def drain(self, grace_period_s: float) -> None:
@@ -92,6 +95,11 @@ async def start_server(config: ServerConfig) -> RunningServer:
     receipts = ReceiptSigner(load_log_signer(config.log.origin, config.log.private_key))
     store = Store.open(config.database)
     store.migrate()
+    try:
+        access = AccessControl(config.rules, store)
+    except RulesError as exc:
+        store.close()
+        raise StartupError(f"access rules refused:\n{exc}") from exc
     committer = GroupCommitter(store)
     await committer.start()
     server = grpc.aio.server(
@@ -104,13 +112,13 @@ async def start_server(config: ServerConfig) -> RunningServer:
     )
     admission = Admission(trust, max_envelope_bytes=config.max_envelope_bytes)
     records_pb2_grpc.add_RecordsServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        RecordsServicer(admission, committer, store, receipts), server
+        RecordsServicer(admission, committer, store, receipts, access), server
     )
     audit_pb2_grpc.add_AuditServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        AuditServicer(), server
+        AuditServicer(store, access), server
     )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        AdminServicer(), server
+        AdminServicer(access), server
     )
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
@@ -137,8 +145,9 @@ async def start_server(config: ServerConfig) -> RunningServer:
         port=port,
         database=_redact(config.database),
         participants=list(authenticator.participants),
+        rules_sha256=access.rules.sha256,
     )
-    return RunningServer(server, health, store, committer, port)
+    return RunningServer(server, health, store, committer, access, port)
 
 
 async def run(config: ServerConfig, *, port_file: Path | None = None) -> int:
@@ -150,9 +159,17 @@ async def run(config: ServerConfig, *, port_file: Path | None = None) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: _reload_rules(running.access))
     await stop.wait()
     await running.drain(config.grace_period_s)
     return 0
+
+
+def _reload_rules(access: AccessControl) -> None:
+    try:
+        access.reload()
+    except RulesError as exc:
+        log.error("new rules refused; the rules in force stay", problems=str(exc))
 
 
 def _write_atomically(path: Path, text: str) -> None:

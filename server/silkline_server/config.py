@@ -43,6 +43,7 @@ class ServerConfig:
     server_private_key: Path
     participants: tuple[ParticipantConfig, ...]
     log: LogConfig
+    rules: Path
     grace_period_s: float = 10.0
     max_envelope_bytes: int = 1024 * 1024
     log_format: str = "auto"
@@ -60,6 +61,7 @@ _TOP_KEYS = {
     "tls",
     "participants",
     "log",
+    "rules",
 }
 _LOG_KEYS = {"origin", "private_key"}
 _TLS_KEYS = {"certificate", "private_key"}
@@ -126,6 +128,7 @@ def parse_config(raw: dict[str, Any], *, base: Path, source: Path | None = None)
         server_certificate=_path(tls, "certificate", base, f"{where} [tls]"),
         server_private_key=_path(tls, "private_key", base, f"{where} [tls]"),
         participants=tuple(participants),
+        rules=_path(raw, "rules", base, where),
         log=LogConfig(origin, _path(log_table, "private_key", base, f"{where} [log]")),
         grace_period_s=float(grace),
         max_envelope_bytes=max_envelope,

@@ -12,9 +12,11 @@ from grpc_status import rpc_status
 
 from silkline import __version__
 from silkline.authoring import SigningSetupError
+from silkline.cli.audit import audit
 from silkline.cli.exit_codes import HELP, ExitCode, for_status
 from silkline.cli.output import stderr
 from silkline.cli.pki import pki
+from silkline.cli.policy import policy
 from silkline.cli.profile import profile
 from silkline.cli.records import list_records, post, show
 from silkline.cli.verify import verify
@@ -94,6 +96,8 @@ cli.add_command(post)
 cli.add_command(show)
 cli.add_command(list_records)
 cli.add_command(verify)
+cli.add_command(audit)
+cli.add_command(policy)
 
 
 def main() -> None:

@@ -150,6 +150,8 @@ def show(record_id: str, as_bundle: bool, out: Path | None, timeout: float, as_j
             _stub(channel).Get(records_pb2.GetRequest(record_id=record_id), timeout=timeout).record
         )
     if as_bundle:
+        if not view.HasField("record"):
+            raise click.UsageError("the access rules give you this record's header only: no bundle")
         bundle = bundle_from_parts(
             view.record.envelope,
             view.record.signer_certificate,
@@ -172,7 +174,10 @@ def show(record_id: str, as_bundle: bool, out: Path | None, timeout: float, as_j
         stdout.print(key_value_table(f"record {record_id}", document["header"]))
         if document["withheld_classes"]:
             stdout.print(f"withheld from you: {', '.join(document['withheld_classes'])}")
-        stdout.print_json(json.dumps(document["payload"], ensure_ascii=False))
+        if document["payload"] is None:
+            stdout.print("the access rules give you this record's header only")
+        else:
+            stdout.print_json(json.dumps(document["payload"], ensure_ascii=False))
 
 
 def _root_json() -> bool:
@@ -182,8 +187,10 @@ def _root_json() -> bool:
 
 def record_document(view: records_pb2.RecordView) -> dict[str, Any]:
     """A record view as JSON: header, and the payload with the disclosures we hold revealed."""
-    envelope = dsse.parse_envelope(view.record.envelope)
-    revealed = sd.reveal(json.loads(envelope.payload), list(view.record.disclosures))
+    payload: dict[str, Any] | None = None
+    if view.HasField("record"):
+        envelope = dsse.parse_envelope(view.record.envelope)
+        payload = sd.reveal(json.loads(envelope.payload), list(view.record.disclosures)).payload
     header = view.header
     return {
         "header": {
@@ -199,7 +206,8 @@ def record_document(view: records_pb2.RecordView) -> dict[str, Any]:
         },
         "withheld_classes": list(view.withheld_classes),
         "erased_classes": list(view.erased_classes),
-        "payload": revealed.payload,
+        # None: the rules give this reader the header only (auditors).
+        "payload": payload,
     }
 
 

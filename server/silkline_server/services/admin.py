@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
+import grpc
+import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from silkline.policy.rules import RulesError
 from silkline.v1 import admin_pb2, admin_pb2_grpc
+from silkline_server.access import AccessControl
 from silkline_server.caller import current_caller
 from silkline_server.services.context import Context
-from silkline_server.services.unimplemented import not_yet
+
+log = structlog.get_logger("silkline.admin")
 
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
+    def __init__(self, access: AccessControl) -> None:
+        self._access = access
+
     async def WhoAmI(
         self, request: admin_pb2.WhoAmIRequest, context: Context
     ) -> admin_pb2.WhoAmIResponse:
@@ -31,4 +42,21 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def ReloadRules(
         self, request: admin_pb2.ReloadRulesRequest, context: Context
     ) -> admin_pb2.ReloadRulesResponse:
-        await not_yet(context, "ReloadRules", "the access-rules issue")
+        identity = current_caller().identity
+        # Roles for authorisation come from the rules file, not the certificate.
+        if "admin" not in self._access.roles(identity):
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"{identity.agency_path} has no admin role in the rules in force",
+            )
+        try:
+            rules = await asyncio.to_thread(self._access.reload)
+        except RulesError as exc:
+            log.warning("new rules refused; the rules in force stay", problems=str(exc))
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"the new rules file was refused; the rules in force stay:\n{exc}",
+            )
+        loaded_at = Timestamp()
+        loaded_at.FromDatetime(datetime.now(UTC))
+        return admin_pb2.ReloadRulesResponse(rules_sha256=rules.sha256, loaded_at=loaded_at)

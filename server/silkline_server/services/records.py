@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
@@ -14,6 +15,7 @@ from silkline.identity import Identity
 from silkline.record_checks import RecordRefusedError, SignerRefusedError
 from silkline.records import Violation
 from silkline.v1 import records_pb2, records_pb2_grpc
+from silkline_server.access import AccessControl, RecordAccess
 from silkline_server.admission import Admission, OriginatorMismatchError
 from silkline_server.caller import current_caller
 from silkline_server.receipts import ReceiptSigner
@@ -24,6 +26,7 @@ from silkline_server.store import (
     Appended,
     Conflict,
     GroupCommitter,
+    NewAccessEvent,
     Store,
     StoredRecord,
     StoreError,
@@ -35,6 +38,7 @@ REAL_TIME = "the real-time issue"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 NOT_FOUND_MESSAGE = "no such record"
+SCAN_PAGES = 10
 
 
 class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
@@ -44,12 +48,14 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         committer: GroupCommitter,
         store: Store,
         receipts: ReceiptSigner,
+        access: AccessControl,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._admission = admission
         self._committer = committer
         self._store = store
         self._receipts = receipts
+        self._access = access
         self._clock = clock
 
     async def Publish(
@@ -109,13 +115,28 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         self, request: records_pb2.GetRequest, context: Context
     ) -> records_pb2.GetResponse:
         caller = current_caller().identity
+        now = self._clock()
+        if not _is_record_id(request.record_id):
+            message = "record_id must be a record's UUID (lower-case, canonical form)"
+            await abort_with_violations(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                message,
+                [Violation("record_id", message)],
+            )
         stored = await asyncio.to_thread(self._store.get_record, request.record_id)
-        # Until the access rules land, a record is visible only inside its
-        # originator's participant: closed by default, never open. A record the
-        # caller may not see answers exactly like one that does not exist.
-        if stored is None or not _may_read(caller, stored):
+        access = None
+        if stored is not None:
+            disclosures = await asyncio.to_thread(self._store.get_disclosures, stored.record_id)
+            access = self._access.decide(caller, stored, disclosures, now)
+        event = self._access.event(
+            caller, request.record_id, "get", access.decision if access else None, now
+        )
+        await self._log_access(context, [event])
+        # A record the caller may not see answers exactly like one that does not exist.
+        if access is None or not access.decision.allowed:
             await context.abort(grpc.StatusCode.NOT_FOUND, NOT_FOUND_MESSAGE)
-        return records_pb2.GetResponse(record=await self._view(stored))
+        return records_pb2.GetResponse(record=self._view(access))
 
     async def List(
         self, request: records_pb2.ListRequest, context: Context
@@ -141,22 +162,73 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
                     [Violation("page_token", message)],
                 )
             after_index = int(request.page_token)
-        originators = _visible_originators(caller, list(request.filter.originators))
-        if originators is None:
-            return records_pb2.ListResponse()
         since = request.filter.since.ToDatetime(UTC) if request.filter.HasField("since") else None
-        stored = await asyncio.to_thread(
-            lambda: self._store.list_records(
-                after_index=after_index,
+        now = self._clock()
+        visible, last_scanned, exhausted = await asyncio.to_thread(
+            self._scan_visible,
+            caller,
+            after_index,
+            page_size,
+            list(request.filter.record_types),
+            list(request.filter.originators),
+            since,
+            now,
+        )
+        events = [
+            self._access.event(caller, a.record.record_id, "list", a.decision, now) for a in visible
+        ]
+        if events:
+            await self._log_access(context, events)
+        next_token = "" if exhausted else str(last_scanned)
+        return records_pb2.ListResponse(
+            records=[self._view(a) for a in visible], next_page_token=next_token
+        )
+
+    def _scan_visible(
+        self,
+        caller: Identity,
+        after_index: int,
+        page_size: int,
+        record_types: list[str],
+        originators: list[str],
+        since: datetime | None,
+        now: datetime,
+    ) -> tuple[list[RecordAccess], int, bool]:
+        """Records the caller may see after `after_index`, at most page_size of them.
+
+        Scans at most SCAN_PAGES batches so that a reader who may see little
+        cannot make one call read the whole log; the token lets it go on.
+        """
+        visible: list[RecordAccess] = []
+        cursor = after_index
+        for _ in range(SCAN_PAGES):
+            batch = self._store.list_records(
+                after_index=cursor,
                 limit=page_size,
-                record_types=list(request.filter.record_types),
+                record_types=record_types,
                 originators=originators,
                 since=since,
             )
-        )
-        views = [await self._view(s) for s in stored]
-        next_token = str(stored[-1].log_index) if len(stored) == page_size else ""
-        return records_pb2.ListResponse(records=views, next_page_token=next_token)
+            for stored in batch:
+                cursor = stored.log_index
+                access = self._access.decide(
+                    caller, stored, self._store.get_disclosures(stored.record_id), now
+                )
+                if access.decision.allowed:
+                    visible.append(access)
+                    if len(visible) == page_size:
+                        return visible, cursor, False
+            if len(batch) < page_size:
+                return visible, cursor, True
+        return visible, cursor, False
+
+    async def _log_access(self, context: Context, events: list[NewAccessEvent]) -> None:
+        try:
+            await asyncio.to_thread(self._store.record_access_events, events)
+        except StoreError as exc:
+            # No read without its record in the access log.
+            log.error("access log unavailable; refusing the read", error=str(exc))
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the access log is unavailable; retry")
 
     async def Subscribe(
         self, request: records_pb2.SubscribeRequest, context: Context
@@ -164,31 +236,30 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         await not_yet(context, "Subscribe", REAL_TIME)
         yield records_pb2.SubscribeResponse()  # pragma: no cover - makes this a stream
 
-    async def _view(self, stored: StoredRecord) -> records_pb2.RecordView:
-        disclosures = await asyncio.to_thread(self._store.get_disclosures, stored.record_id)
-        erased = sorted({d.field_class for d in disclosures if d.disclosure is None})
-        return records_pb2.RecordView(
+    def _view(self, access: RecordAccess) -> records_pb2.RecordView:
+        stored = access.record
+        view = records_pb2.RecordView(
             header=_header(stored),
-            record=records_pb2.SignedRecord(
-                envelope=stored.envelope,
-                disclosures=[d.disclosure for d in disclosures if d.disclosure is not None],
-                signer_certificate=stored.signer_certificate,
-            ),
             receipt=self._receipts.receipt(stored),
-            erased_classes=erased,
+            withheld_classes=list(access.withheld),
+            erased_classes=list(access.erased),
         )
+        if access.decision.view == "full":
+            view.record.CopyFrom(
+                records_pb2.SignedRecord(
+                    envelope=stored.envelope,
+                    disclosures=list(access.disclosures),
+                    signer_certificate=stored.signer_certificate,
+                )
+            )
+        return view
 
 
-def _may_read(caller: Identity, stored: StoredRecord) -> bool:
-    return caller.participant == stored.originator_participant
-
-
-def _visible_originators(caller: Identity, requested: list[str]) -> list[str] | None:
-    """The originator filter narrowed to what the caller may see; None when nothing is."""
-    if not requested:
-        return [caller.participant]
-    visible = [o for o in requested if o.split("/", 1)[0] == caller.participant]
-    return visible or None
+def _is_record_id(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def _header(stored: StoredRecord) -> records_pb2.RecordHeader:

@@ -1,10 +1,18 @@
-"""The store: the log of accepted records and their disclosures (SQLite or PostgreSQL).
+"""The store: the log of accepted records and their disclosures, and the access
+log of reads, deliveries, denials and rules versions (SQLite or PostgreSQL).
 
-Public API: `Store` (open, migrate, append, read), `GroupCommitter` (batches
-concurrent appends into few transactions), the value types going in and out,
-the append outcomes and the errors.
+Public API: `Store` (open, migrate, append, read, record and list access),
+`GroupCommitter` (batches concurrent appends into few transactions), the value
+types going in and out, the append outcomes and the errors.
 """
 
+from silkline_server.store.access_log import (
+    ACCESS_ACTIONS,
+    ACCESS_VIEWS,
+    NewAccessEvent,
+    StoredAccessEvent,
+    StoredRulesVersion,
+)
 from silkline_server.store.errors import (
     CommitOutcomeUnknownError,
     ConstraintViolationError,
@@ -25,6 +33,8 @@ from silkline_server.store.records import (
 from silkline_server.store.repository import Store
 
 __all__ = [
+    "ACCESS_ACTIONS",
+    "ACCESS_VIEWS",
     "AlreadyPresent",
     "AppendOutcome",
     "Appended",
@@ -34,12 +44,15 @@ __all__ = [
     "GroupCommitter",
     "GroupCommitterNotRunningError",
     "MigrationError",
+    "NewAccessEvent",
     "NewDisclosure",
     "NewRecord",
     "Store",
     "StoreError",
     "StoreUnavailableError",
+    "StoredAccessEvent",
     "StoredDisclosure",
     "StoredRecord",
+    "StoredRulesVersion",
     "UnsupportedDatabaseURLError",
 ]

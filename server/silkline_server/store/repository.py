@@ -1,4 +1,4 @@
-"""`Store`: the repository over the log of records and their disclosures.
+"""`Store`: the repository over the log of records, their disclosures and the access log.
 
 Synchronous on purpose: callers on the event loop go through `GroupCommitter`
 or `asyncio.to_thread`, so no query ever blocks the loop.
@@ -26,8 +26,15 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, RowMapping
 
+from silkline_server.store.access_log import (
+    NewAccessEvent,
+    StoredAccessEvent,
+    StoredRulesVersion,
+    require_sha256_hex,
+)
 from silkline_server.store.engine import (
     WRITE_TRANSACTION,
     create_store_engine,
@@ -46,7 +53,12 @@ from silkline_server.store.records import (
     StoredRecord,
     require_aware_utc,
 )
-from silkline_server.store.tables import disclosures_table, records_table
+from silkline_server.store.tables import (
+    access_events_table,
+    disclosures_table,
+    records_table,
+    rules_versions_table,
+)
 
 MIGRATIONS: Final = "silkline_server.store:migrations"
 """Alembic script location as a package resource, so it works from an installed wheel."""
@@ -57,6 +69,12 @@ MIGRATIONS: Final = "silkline_server.store:migrations"
 # previous writer committed, so indices stay contiguous and never collide.
 APPEND_LOCK_KEY: Final = 0x73696C6B6C696E65
 MIGRATION_LOCK_KEY: Final = 0x73696C6B6D696772
+# "silkaccs": taken by every access-log write. PostgreSQL draws sequence numbers
+# when a row is inserted, not when it commits; serialising the writers makes
+# commit order equal sequence order, so a reader paging by `after_sequence`
+# never skips an event that commits after it looked. Apart from APPEND_LOCK_KEY
+# so that logging a read never waits for record appends.
+ACCESS_LOG_LOCK_KEY: Final = 0x73696C6B61636373
 
 # Bound on bind parameters per IN (...) so a large batch stays under driver limits.
 _IN_CHUNK: Final = 500
@@ -76,9 +94,12 @@ _RECORD_COLUMNS: Final = (
     records_table.c.handling,
 )
 
+_ACCESS_EVENT_COLUMNS: Final = tuple(access_events_table.c)
+
 
 class Store:
-    """The log of accepted records and their disclosures, in SQLite or PostgreSQL.
+    """The log of accepted records and their disclosures, and the access log, in SQLite
+    or PostgreSQL.
 
     Thread-safe: each call takes its own pooled connection and transaction.
     """
@@ -246,6 +267,123 @@ class Store:
         with self._read_transaction("count records") as connection:
             return connection.execute(select(func.count()).select_from(records_table)).scalar_one()
 
+    def record_access_events(self, events: Sequence[NewAccessEvent]) -> list[StoredAccessEvent]:
+        """Record `events` in one transaction; return them with their sequence numbers, in order.
+
+        Sequence numbers increase in item order and in commit order across
+        every replica. If the transaction fails nothing is recorded and the
+        error is raised: `ConstraintViolationError`, `StoreUnavailableError`
+        or `StoreError`.
+        """
+        if not events:
+            return []
+        rows = [_access_event_row(event) for event in events]
+        # RETURNING with sort_by_parameter_order hands back each row's sequence
+        # in the order of `rows`, including when the driver batches the insert.
+        statement = insert(access_events_table).returning(
+            access_events_table.c.sequence, sort_by_parameter_order=True
+        )
+        try:
+            with self._write_transaction(lock_key=ACCESS_LOG_LOCK_KEY) as connection:
+                sequences = connection.execute(statement, rows).scalars().all()
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._translate(exc, f"record {len(events)} access event(s)") from exc
+        return [
+            _stored_access_event({**row, "sequence": sequence})
+            for row, sequence in zip(rows, sequences, strict=True)
+        ]
+
+    def list_access_events(
+        self,
+        *,
+        record_id: str | None = None,
+        reader: str | None = None,
+        since: datetime | None = None,
+        after_sequence: int = 0,
+        limit: int,
+    ) -> list[StoredAccessEvent]:
+        """Up to `limit` access events with sequence > `after_sequence`, in sequence order.
+
+        Filters combine with AND: `record_id` the id the reader asked for;
+        `reader` a participant (`"KZ"`) or a participant and agency
+        (`"KZ/MVD"`); `since` events at or after that (aware) time. Page by
+        passing the last sequence seen as `after_sequence`.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        if after_sequence < 0:
+            raise ValueError(
+                f"after_sequence must be 0 (from the start) or a sequence, got {after_sequence}"
+            )
+        table = access_events_table
+        conditions: list[ColumnElement[bool]] = [table.c.sequence > after_sequence]
+        if record_id is not None:
+            conditions.append(table.c.record_id == record_id)
+        if reader is not None:
+            participant, agency = _party(reader, "reader", "'KZ' or 'KZ/MVD'")
+            conditions.append(table.c.reader_participant == participant)
+            if agency:
+                conditions.append(table.c.reader_agency == agency)
+        if since is not None:
+            conditions.append(table.c.at >= require_aware_utc(since, "since"))
+        query = (
+            select(*_ACCESS_EVENT_COLUMNS)
+            .where(*conditions)
+            .order_by(table.c.sequence)
+            .limit(limit)
+        )
+        with self._read_transaction("list access events") as connection:
+            rows = connection.execute(query).all()
+        return [_stored_access_event(row._mapping) for row in rows]
+
+    def record_rules_version(self, sha256: str, source: str, loaded_at: datetime) -> bool:
+        """Record that the rules file with digest `sha256` came into force.
+
+        True if this call recorded it; False if it was already recorded, in
+        which case the existing row (first load time, source) is left as it
+        was. Safe when several replicas load the same file at once: exactly
+        one of them gets True.
+        """
+        if not source:
+            raise ValueError("source must name where the rules came from, e.g. a file path")
+        row = {
+            "sha256": require_sha256_hex(sha256, "sha256"),
+            "first_loaded_at": require_aware_utc(loaded_at, "loaded_at"),
+            "source": source,
+        }
+        try:
+            with self._write_transaction(lock_key=ACCESS_LOG_LOCK_KEY) as connection:
+                # ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike) decides
+                # atomically, whatever the isolation level. RETURNING says which
+                # way it went: psycopg reports no rowcount for this statement.
+                dialect_insert = (
+                    postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+                )
+                statement = (
+                    dialect_insert(rules_versions_table)
+                    .on_conflict_do_nothing(index_elements=[rules_versions_table.c.sha256])
+                    .returning(rules_versions_table.c.sha256)
+                )
+                inserted = connection.execute(statement, row).first()
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._translate(exc, f"record rules version {sha256}") from exc
+        return inserted is not None
+
+    def list_rules_versions(self) -> list[StoredRulesVersion]:
+        """Every rules version recorded, by first load time (then digest, for equal times)."""
+        table = rules_versions_table
+        query = select(table.c.sha256, table.c.first_loaded_at, table.c.source).order_by(
+            table.c.first_loaded_at, table.c.sha256
+        )
+        with self._read_transaction("list rules versions") as connection:
+            rows = connection.execute(query).all()
+        return [
+            StoredRulesVersion(
+                sha256=row.sha256, first_loaded_at=row.first_loaded_at, source=row.source
+            )
+            for row in rows
+        ]
+
     @contextmanager
     def _write_transaction(self, *, lock_key: int) -> Iterator[Connection]:
         with self._engine.connect() as connection:
@@ -333,13 +471,18 @@ def _records_by_id(connection: Connection, record_ids: Iterable[str]) -> dict[st
     return found
 
 
-def _originator_condition(originator: str) -> ColumnElement[bool]:
-    participant, slash, agency = originator.partition("/")
+def _party(text: str, role: str, example: str) -> tuple[str, str]:
+    """Split `"P"` or `"P/AGENCY"` into (participant, agency); agency is "" for a participant."""
+    participant, slash, agency = text.partition("/")
     if not participant or (slash and not agency) or "/" in agency:
         raise ValueError(
-            f"originator {originator!r} must be a participant or participant/agency, "
-            f"e.g. 'IN' or 'IN/NCB'"
+            f"{role} {text!r} must be a participant or participant/agency, e.g. {example}"
         )
+    return participant, agency
+
+
+def _originator_condition(originator: str) -> ColumnElement[bool]:
+    participant, agency = _party(originator, "originator", "'IN' or 'IN/NCB'")
     condition = records_table.c.originator_participant == participant
     if agency:
         return and_(condition, records_table.c.originator_agency == agency)
@@ -369,3 +512,38 @@ def _record_row(record: StoredRecord) -> dict[str, Any]:
 
 def _stored_record(row: RowMapping) -> StoredRecord:
     return StoredRecord(**{column.name: row[column.name] for column in _RECORD_COLUMNS})
+
+
+def _access_event_row(event: NewAccessEvent) -> dict[str, Any]:
+    return {
+        "at": event.at,
+        "reader_participant": event.reader_participant,
+        "reader_agency": event.reader_agency,
+        "reader_client": event.reader_client,
+        "record_id": event.record_id,
+        "action": event.action,
+        "allowed": event.allowed,
+        "view": event.view,
+        "reasons": event.reasons,
+        "disclosed": event.disclosed,
+        "withheld": event.withheld,
+        "rules_sha256": event.rules_sha256,
+    }
+
+
+def _stored_access_event(row: RowMapping | dict[str, Any]) -> StoredAccessEvent:
+    return StoredAccessEvent(
+        sequence=row["sequence"],
+        at=row["at"],
+        reader_participant=row["reader_participant"],
+        reader_agency=row["reader_agency"],
+        reader_client=row["reader_client"],
+        record_id=row["record_id"],
+        action=row["action"],
+        allowed=row["allowed"],
+        view=row["view"],
+        reasons=row["reasons"],
+        disclosed=row["disclosed"],
+        withheld=row["withheld"],
+        rules_sha256=row["rules_sha256"],
+    )

@@ -1,4 +1,5 @@
-"""The store's SQLModel tables: `records` (the log, in commit order) and `disclosures`.
+"""The store's SQLModel tables: `records` (the log, in commit order), `disclosures`,
+and the access log: `access_events` and `rules_versions`.
 
 Schema changes go through an Alembic revision in `store/migrations/versions/`;
 a test compares the migrated schema with these definitions on both backends.
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Dialect,
     ForeignKey,
@@ -118,6 +120,46 @@ class DisclosureRow(StoreTable, table=True):
     erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
+class AccessEventRow(StoreTable, table=True):
+    """One read, delivery or denial of a record. `sequence` increases in commit order.
+
+    `record_id` is deliberately not a foreign key: a denial may name an id that
+    was never stored, and it is logged exactly like a denial of one that was.
+    """
+
+    __tablename__ = "access_events"
+    __table_args__ = (Index(None, "reader_participant", "reader_agency"),)
+
+    sequence: int | None = Field(
+        default=None,
+        sa_column=Column(_SURROGATE_KEY, primary_key=True, autoincrement=True),
+    )
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    reader_participant: str = Field(sa_column=Column(String(), nullable=False))
+    reader_agency: str = Field(sa_column=Column(String(), nullable=False))
+    reader_client: str = Field(sa_column=Column(String(), nullable=False))
+    record_id: str = Field(sa_column=Column(String(36), nullable=False, index=True))
+    action: str = Field(sa_column=Column(String(), nullable=False))
+    allowed: bool = Field(sa_column=Column(Boolean(), nullable=False))
+    view: str = Field(sa_column=Column(String(), nullable=False))
+    # The evaluator's JSON array of {"cite", "text"}, byte for byte.
+    reasons: str = Field(sa_column=Column(Text(), nullable=False))
+    # Field-class names, comma-separated; "" for none.
+    disclosed: str = Field(sa_column=Column(String(), nullable=False))
+    withheld: str = Field(sa_column=Column(String(), nullable=False))
+    rules_sha256: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+class RulesVersionRow(StoreTable, table=True):
+    """A rules file that was in force, by SHA-256; the first replica to load it sets the row."""
+
+    __tablename__ = "rules_versions"
+
+    sha256: str = Field(sa_column=Column(String(64), primary_key=True))
+    first_loaded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    source: str = Field(sa_column=Column(String(), nullable=False))
+
+
 def _table(name: str) -> Table:
     return store_metadata.tables[name]
 
@@ -127,3 +169,9 @@ records_table: Table = _table("records")
 
 disclosures_table: Table = _table("disclosures")
 """Core view of `DisclosureRow`."""
+
+access_events_table: Table = _table("access_events")
+"""Core view of `AccessEventRow`."""
+
+rules_versions_table: Table = _table("rules_versions")
+"""Core view of `RulesVersionRow`."""
