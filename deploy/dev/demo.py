@@ -43,6 +43,7 @@ AGENCIES = (
     Agency("in-ncb", "IN", "ncb"),
     Agency("kz-mvd", "KZ", "mvd"),
     Agency("uz-ncdc", "UZ", "ncdc"),
+    Agency("tm-mvd", "TM", "mvd"),
     Agency("unodc-audit", "UNODC", "audit"),
 )
 
@@ -145,15 +146,9 @@ def signed_record_scenario(env: dict[str, str]) -> dict[str, object]:
     if shown.returncode != 0:
         raise DemoFailedError(f"show --bundle failed: {shown.stderr}")
     console.print(f"  bundle with every disclosure: {bundle_path.relative_to(REPO)}")
-    kz = silkline("--profile", "kz-mvd", "show", record_id, env=env)
-    console.print(
-        f"  KZ/MVD asks for it before the access rules land: exit {kz.returncode}, "
-        f"{kz.stderr.strip()}"
-    )
-    if kz.returncode != 4:
-        raise DemoFailedError("KZ/MVD should get NOT_FOUND (closed by default)")
+    reads = reads_under_the_rules(env, record_id)
 
-    console.print(Rule("5. Offline verification of the bundle, and of a tampered copy"))
+    console.print(Rule("8. Offline verification of the bundle, and of a tampered copy"))
     verified = silkline("verify", str(bundle_path), "--trust", str(CERTS), env=env)
     console.print(verified.stdout.rstrip())
     if verified.returncode != 0:
@@ -177,7 +172,102 @@ def signed_record_scenario(env: dict[str, str]) -> dict[str, object]:
         "bundle": str(bundle_path.relative_to(REPO)),
         "verify_exit_code": verified.returncode,
         "tampered_verify_exit_code": refused.returncode,
+        "reads": reads,
     }
+
+
+def reads_under_the_rules(env: dict[str, str], record_id: str) -> dict[str, object]:
+    """The same record read by four participants under deploy/rules/network.toml."""
+    console.print(Rule("5. Who sees what under deploy/rules/network.toml"))
+    seen: dict[str, object] = {}
+    for profile in ("uz-ncdc", "kz-mvd", "tm-mvd", "unodc-audit"):
+        result = silkline("--profile", profile, "show", record_id, "--json", env=env)
+        if result.returncode == 0:
+            document = json.loads(result.stdout)
+            body = (document["payload"] or {}).get("body", {})
+            seen[profile] = {
+                "view": "full" if document["payload"] else "header only",
+                "withheld": document["withheld_classes"],
+                "suspects_visible": "suspects" in body,
+            }
+        else:
+            seen[profile] = {"exit_code": result.returncode, "error": result.stderr.strip()}
+        console.print(f"  {profile:<12} {seen[profile]}")
+    random_id = "01a214ea-0000-7000-8000-000000000000"
+    unknown = silkline("--profile", "tm-mvd", "show", random_id, env=env)
+    console.print(
+        f"  tm-mvd asks for a random id: exit {unknown.returncode}, {unknown.stderr.strip()}"
+    )
+    expected = {
+        "uz-ncdc": {"view": "full", "withheld": [], "suspects_visible": True},
+        "kz-mvd": {
+            "view": "full",
+            "withheld": ["location_precise", "personal_data"],
+            "suspects_visible": False,
+        },
+        "unodc-audit": {
+            "view": "header only",
+            "withheld": ["location_precise", "personal_data"],
+            "suspects_visible": False,
+        },
+    }
+    for profile, wanted in expected.items():
+        if seen[profile] != wanted:
+            raise DemoFailedError(f"{profile} saw {seen[profile]}, expected {wanted}")
+    tm = seen["tm-mvd"]
+    if not isinstance(tm, dict) or tm.get("exit_code") != 4 or unknown.returncode != 4:
+        raise DemoFailedError("TM/MVD should get NOT_FOUND for the record and for a random id")
+    if tm.get("error") != unknown.stderr.strip():
+        raise DemoFailedError("the denial must look exactly like a missing record")
+
+    uz_bundle = OUT / "seizure-alert.uz-ncdc.bundle.json"
+    silkline(
+        "--profile", "uz-ncdc", "show", record_id, "--bundle", "--out", str(uz_bundle), env=env
+    )
+    uz_verified = silkline("verify", str(uz_bundle), "--trust", str(CERTS), env=env)
+    console.print(f"  UZ/NCDC verifies its copy offline: exit {uz_verified.returncode}")
+    kz_bundle = OUT / "seizure-alert.kz-mvd.bundle.json"
+    silkline("--profile", "kz-mvd", "show", record_id, "--bundle", "--out", str(kz_bundle), env=env)
+    kz_verified = silkline("verify", str(kz_bundle), "--trust", str(CERTS), env=env)
+    console.print(
+        f"  KZ/MVD verifies its copy (no disclosures) offline: exit {kz_verified.returncode}"
+    )
+    if uz_verified.returncode != 0 or kz_verified.returncode != 0:
+        raise DemoFailedError("the readers' copies must verify")
+
+    console.print(Rule("6. Why KZ/MVD sees what it sees: silkline policy explain"))
+    explained = silkline(
+        "policy",
+        "explain",
+        "--reader",
+        "KZ/MVD",
+        "--bundle",
+        str(OUT / "seizure-alert.bundle.json"),
+        "--rules",
+        str(REPO / "deploy" / "rules" / "network.toml"),
+        env=env,
+    )
+    console.print(explained.stdout.rstrip())
+    if explained.returncode != 0:
+        raise DemoFailedError(f"policy explain failed: {explained.stderr}")
+
+    console.print(Rule("7. The access log, as UNODC/AUDIT sees it"))
+    events = silkline(
+        "--profile", "unodc-audit", "audit", "access", "--record", record_id, "--json", env=env
+    )
+    if events.returncode != 0:
+        raise DemoFailedError(f"audit access failed: {events.stderr}")
+    logged = json.loads(events.stdout)
+    for event in logged:
+        console.print(
+            f"  {event['reader']:<28} {event['action']:<5} {event['decision']:<8} "
+            f"withheld: {', '.join(event['withheld']) or '-'}"
+        )
+    readers = {event["reader"].rsplit("/", 1)[0] for event in logged}
+    if not {"UZ/NCDC", "KZ/MVD", "TM/MVD", "UNODC/AUDIT"} <= readers:
+        raise DemoFailedError(f"the access log misses readers: {sorted(readers)}")
+    seen["access_events"] = len(logged)
+    return seen
 
 
 def run_demo(workdir: Path) -> dict[str, object]:
@@ -232,7 +322,7 @@ def run_demo(workdir: Path) -> dict[str, object]:
         summary["refusals"] = refusals
         summary["signed_record"] = signed_record_scenario(env)
     finally:
-        console.print(Rule("6. SIGTERM: drain and stop"))
+        console.print(Rule("9. SIGTERM: drain and stop"))
         process.send_signal(signal.SIGTERM)
         exit_code = process.wait(timeout=30)
         console.print(f"server exited with {exit_code}")
