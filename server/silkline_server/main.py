@@ -40,6 +40,12 @@ from silkline_server.store import StoreError
     help="Write the bound port to this file once serving (useful with port 0).",
 )
 @click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Access rules file (TOML); overrides the config.",
+)
+@click.option(
     "--log-format", type=click.Choice(["auto", "json", "console"]), help="Overrides the config."
 )
 def main(
@@ -47,12 +53,14 @@ def main(
     listen: str | None,
     database: str | None,
     port_file: Path | None,
+    rules_path: Path | None,
     log_format: str | None,
 ) -> None:
     """Run the silkline gRPC service over mutual TLS.
 
     Stops on SIGTERM or SIGINT: refuses new calls, lets in-flight calls finish
-    within grace_period_s, and exits 0.
+    within grace_period_s, and exits 0. SIGHUP reloads the access rules (an
+    invalid file is refused and the rules in force stay).
     """
     try:
         config = load_config(config_path)
@@ -66,6 +74,8 @@ def main(
         overrides["database"] = resolve_database_url(database, Path.cwd())
     if log_format:
         overrides["log_format"] = log_format
+    if rules_path:
+        overrides["rules"] = rules_path.resolve()
     config = dataclasses.replace(config, **overrides)  # type: ignore[arg-type]
     configure_logging(config.log_format, stream=capture_grpc_core_log())
     try:
