@@ -67,13 +67,25 @@ def check(rules_path: Path, as_json: bool) -> None:
     if wants_json(as_json):
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
-    click.echo(
-        f"ok {rules_path}: {len(rules.participants)} participants, {agencies} agencies, "
-        f"{len(rules.agreements)} agreements, {len(rules.restrictions)} restrictions, "
-        f"{len(rules.retention)} retention periods; sha256 {rules.sha256}"
+    counts = ", ".join(
+        _count(number, noun)
+        for number, noun in (
+            (len(rules.participants), "participant"),
+            (agencies, "agency"),
+            (len(rules.agreements), "agreement"),
+            (len(rules.restrictions), "restriction"),
+            (len(rules.retention), "retention period"),
+        )
     )
+    click.echo(f"ok {rules_path}: {counts}; sha256 {rules.sha256}")
     for note in notes:
         click.echo(f"note: {note}", err=True)
+
+
+def _count(number: int, noun: str) -> str:
+    if number == 1:
+        return f"1 {noun}"
+    return f"{number} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
 
 
 def _load(rules_path: Path, as_json: bool) -> Rules:
@@ -354,12 +366,13 @@ def _print(
     ]
     summary = Table(title=f"policy explain: {reader.path}", show_header=False, title_justify="left")
     summary.add_column(style="bold")
-    summary.add_column()
+    # Fold, never truncate: a digest cut to "31939b7d…" would be worse than useless.
+    summary.add_column(overflow="fold")
     for key, value in rows:
         summary.add_row(key, Text(value))
     reasons = Table(title="reasons", title_justify="left")
-    reasons.add_column("cite", style="bold")
-    reasons.add_column("reason")
+    reasons.add_column("cite", style="bold", overflow="fold")
+    reasons.add_column("reason", overflow="fold")
     for reason in decision.reasons:
         reasons.add_row(Text(reason.cite), Text(reason.text))
     stdout.print(summary)

@@ -1,0 +1,1 @@
+"""Tests of silkline.policy: the rules file, decisions, and `silkline policy`."""
