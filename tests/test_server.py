@@ -17,8 +17,6 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from silkline.v1 import (
     admin_pb2,
     admin_pb2_grpc,
-    audit_pb2,
-    audit_pb2_grpc,
     records_pb2,
     records_pb2_grpc,
 )
@@ -72,16 +70,11 @@ def test_whoami_returns_the_identity_from_the_certificate(
 def test_rpcs_of_later_issues_answer_unimplemented_with_a_reason(server: ServerProcess) -> None:
     with channel_for(server.target, *agency_files("IN", "ncb")) as channel:
         records = records_pb2_grpc.RecordsServiceStub(channel)
-        audit = audit_pb2_grpc.AuditServiceStub(channel)
-        admin = admin_pb2_grpc.AdminServiceStub(channel)
         calls = [
             lambda: list(records.Subscribe(records_pb2.SubscribeRequest(), timeout=10)),
             lambda: list(
                 records.PublishStream(iter([records_pb2.PublishStreamRequest()]), timeout=10)
             ),
-            lambda: audit.GetCheckpoint(audit_pb2.GetCheckpointRequest(), timeout=10),
-            lambda: list(audit.ListEntries(audit_pb2.ListEntriesRequest(), timeout=10)),
-            lambda: admin.ReloadRules(admin_pb2.ReloadRulesRequest(), timeout=10),
         ]
         for call in calls:
             with pytest.raises(grpc.RpcError) as caught:
