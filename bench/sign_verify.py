@@ -397,6 +397,7 @@ VERIFY_STEPS = (
     ("record_checks.py", "check_signature"),
     ("record_checks.py", "check_body"),
     ("records.py", "validate_payload"),
+    ("records.py", "validate_revealed"),
     ("records.py", "sensitive_in_clear"),
     ("disclosure.py", "reveal"),
 )

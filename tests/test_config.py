@@ -6,7 +6,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from silkline.formats.checkpoint import cosigner_verifier
 from silkline_server.config import ConfigError, load_config, parse_config
 
 from .conftest import DEV_CONFIG, EXAMPLE
@@ -59,3 +61,51 @@ def test_absolute_and_postgres_urls_are_kept(tmp_path: Path) -> None:
     assert parse_config(raw, base=tmp_path).database == raw["database"]
     raw["database"] = f"sqlite:///{tmp_path}/x.db"
     assert parse_config(raw, base=DEV_CONFIG.parent).database == raw["database"]
+
+
+def _cosigner_vkey(name: str = "witness.uz.example") -> str:
+    key = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    return cosigner_verifier(name, key).vkey
+
+
+def test_no_witness_is_configured_by_default() -> None:
+    assert load_config(DEV_CONFIG).witnesses == ()
+
+
+def test_witness_keys_are_cosignature_v1_verifier_keys() -> None:
+    raw = dev_raw()
+    vkey = _cosigner_vkey()
+    raw["witnesses"] = {"keys": [vkey]}
+    (witness,) = parse_config(raw, base=DEV_CONFIG.parent).witnesses
+    assert (witness.name, witness.vkey) == ("witness.uz.example", vkey)
+
+
+@pytest.mark.parametrize(
+    ("witnesses", "words"),
+    [
+        ({"key": []}, "[witnesses]: unknown key(s) ['key']"),
+        ({"keys": "x"}, "'keys' has the wrong type"),
+        ({"keys": [1]}, "keys[0] must be a verifier key string"),
+        ({"keys": ["not a vkey"]}, "keys[0]: verifier key must be"),
+        (
+            {"keys": [(EXAMPLE / "hub" / "log.vkey").read_text().strip()]},
+            "witnesses cosign with cosignature/v1 keys (type 0x04)",
+        ),
+    ],
+)
+def test_a_bad_witness_key_is_refused_with_its_position(
+    witnesses: dict[str, object], words: str
+) -> None:
+    raw = dev_raw()
+    raw["witnesses"] = witnesses
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, base=DEV_CONFIG.parent)
+    assert words in str(caught.value)
+
+
+def test_a_witness_listed_twice_is_refused() -> None:
+    raw = dev_raw()
+    vkey = _cosigner_vkey()
+    raw["witnesses"] = {"keys": [vkey, vkey]}
+    with pytest.raises(ConfigError, match=r"keys\[1\] \(witness.uz.example\) is listed twice"):
+        parse_config(raw, base=DEV_CONFIG.parent)

@@ -7,7 +7,7 @@ import json
 import pickle
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from silkline import records
+from silkline.formats import disclosure as sd
 from silkline.records import (
     SchemaLoadError,
     SchemaViolationError,
@@ -26,6 +27,7 @@ from silkline.records import (
     sensitive_fields,
     sensitive_in_clear,
     validate_payload,
+    validate_revealed,
 )
 from silkline.uuid7 import is_uuid7, uuid7, uuid7_unix_ms
 
@@ -677,6 +679,282 @@ def test_record_types_are_the_eight_of_the_specification() -> None:
         "livelihood",
         "joint-operation",
     )
+
+
+# ---------------------------------------- inlined references, revealed forms
+
+# An example of each record type; for the types with sensitive fields, one
+# that carries them, and one signed payload whose disclosures are withheld.
+EXAMPLES = [
+    SCHEMAS / record_type / "examples" / f"{name}.json"
+    for record_type, name in (
+        ("seizure-alert", "mundra-port-heroin-2021-09"),
+        ("seizure-alert", "gujarat-coast-2024-02"),
+        ("case-evidence", "mundra-port-exhibits-2021"),
+        ("arrest", "gujarat-coast-crew-2024-02"),
+        ("prosecution", "termez-heroin-convicted-2024"),
+        ("training", "maritime-interdiction-new-delhi-2024-11"),
+        ("rehabilitation", "tashkent-region-2024"),
+        ("livelihood", "chui-valley-2024"),
+        ("joint-operation", "northern-route-2024"),
+    )
+]
+
+# Ways to change one value of a payload; each returns False where it does not apply.
+_Change = Callable[[Any, Any], bool]
+
+
+def _set_to(value: object) -> _Change:
+    def change(container: Any, key: Any) -> bool:
+        container[key] = copy.deepcopy(value)
+        return True
+
+    return change
+
+
+def _remove(container: Any, key: Any) -> bool:
+    del container[key]
+    return True
+
+
+def _add_a_field(container: Any, key: Any) -> bool:
+    if not isinstance(container[key], dict):
+        return False
+    container[key]["unexpected"] = 1
+    return True
+
+
+def _repeat_the_last_item(container: Any, key: Any) -> bool:
+    if not isinstance(container[key], list) or not container[key]:
+        return False
+    container[key].append(copy.deepcopy(container[key][-1]))
+    return True
+
+
+CHANGES: dict[str, _Change] = {
+    "null": _set_to(None),
+    "text": _set_to("x"),
+    "negative": _set_to(-1),
+    "fraction": _set_to(1.5),
+    "true": _set_to(True),
+    "object": _set_to({"name": "x"}),
+    "array": _set_to([]),
+    "removed": _remove,
+    "extra field": _add_a_field,
+    "repeated item": _repeat_the_last_item,
+}
+
+
+def places(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """The path of every value below ``node``."""
+    if not isinstance(node, dict | list):
+        return
+    for key, child in node.items() if isinstance(node, dict) else enumerate(node):
+        yield (*path, key)
+        yield from places(child, (*path, key))
+
+
+# An object or an array set to any other type fails the same way as set to null.
+CONTAINER_CHANGES = ("null", "array", "object", "removed", "extra field", "repeated item")
+
+
+def variants(payload: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The payload with one value changed, for every value and every change that applies."""
+    for path in places(payload):
+        for name, change in CHANGES.items():
+            variant = copy.deepcopy(payload)
+            container = variant
+            for key in path[:-1]:
+                container = container[key]
+            if isinstance(container[path[-1]], dict | list) and name not in CONTAINER_CHANGES:
+                continue
+            if change(container, path[-1]):
+                yield f"{name} at {path}", variant
+
+
+def outcome(validate: Callable[..., None], payload: object, **arguments: Any) -> Any:
+    """The violations ``validate`` finds in ``payload``, or None when it accepts it."""
+    try:
+        validate(payload, **arguments)
+    except SchemaViolationError as refused:
+        return list(refused.violations)
+    return None
+
+
+def signed_and_revealed(payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The payload as its originator signs it, every sensitive field concealed, and revealed."""
+    if "_sd_alg" in payload:  # signed already, and its disclosures withheld
+        return payload, sd.reveal(payload, []).payload
+    paths = [tuple(pointer.split("/")[1:]) for pointer in sensitive_fields(payload["record_type"])]
+    concealed, _ = sd.conceal(payload, paths)
+    return concealed, payload
+
+
+def copy_schemas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: Callable[[dict[str, Any]], None]
+) -> None:
+    """Use a copy of the schemas folder, with ``change`` applied to {type name: schema}."""
+    copied = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, copied)
+    paths = {path.parent.name: path for path in copied.glob("*/v1.json")}
+    schemas = {name: json.loads(path.read_text(encoding="utf-8")) for name, path in paths.items()}
+    change(schemas)
+    for name, schema in schemas.items():
+        paths[name].write_text(json.dumps(schema), encoding="utf-8")
+    monkeypatch.setenv(records.SCHEMAS_DIR_ENV, str(copied))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[path.stem for path in EXAMPLES])
+def test_inlined_references_validate_as_the_schemas_are_written(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    monkeypatch.delenv(records.SCHEMAS_DIR_ENV, raising=False)
+    assert records._schema_set(records.schemas_dir()).inlined
+    inlined = [(label, outcome(validate_payload, v)) for label, v in variants(payload)]
+
+    # A dynamic anchor that nothing refers to changes no outcome, but the
+    # folder's $refs are then resolved through the registry on every record.
+    def anchor(schemas: dict[str, Any]) -> None:
+        schemas["record"]["$defs"]["text"]["$dynamicAnchor"] = "text"
+
+    copy_schemas(tmp_path, monkeypatch, anchor)
+    assert not records._schema_set(records.schemas_dir()).inlined
+    as_written = [(label, outcome(validate_payload, v)) for label, v in variants(payload)]
+
+    assert inlined == as_written
+    assert any(violations for _, violations in inlined)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[path.stem for path in EXAMPLES])
+def test_a_revealed_payload_has_the_violations_of_a_full_validation(path: Path) -> None:
+    signed, payload = signed_and_revealed(json.loads(path.read_text(encoding="utf-8")))
+    validate_payload(signed)
+    validate_revealed(payload, signed=signed)
+
+    for label, revealed in variants(payload):
+        assert outcome(validate_revealed, revealed, signed=signed) == outcome(
+            validate_payload, revealed
+        ), label
+
+
+def test_a_disclosed_value_is_validated_at_its_own_pointer(mundra: dict[str, Any]) -> None:
+    signed, _ = signed_and_revealed(mundra)
+    mundra["body"]["suspects"][1] = {"nationality": "in"}
+    mundra["body"]["location"]["coordinates"]["lat"] = 91
+
+    with pytest.raises(SchemaViolationError) as refused:
+        validate_revealed(mundra, signed=signed)
+
+    assert refused.value.violations == (
+        Violation("/body/location/coordinates/lat", "must be at most 90"),
+        Violation("/body/suspects/1/name", "is required"),
+        Violation(
+            "/body/suspects/1/nationality",
+            "must be an ISO 3166-1 alpha-2 country code (two upper-case letters)",
+        ),
+    )
+
+
+def test_a_revealed_payload_is_held_to_the_rules_that_compare_two_fields() -> None:
+    payload = example("arrest", "gujarat-coast-crew-2024-02")
+    payload["body"]["count"] = 1
+    payload["body"]["persons"] = [{"name": "C. Example"}]
+    signed, _ = signed_and_revealed(payload)
+    payload["body"]["persons"].append({"name": "D. Example"})
+
+    with pytest.raises(SchemaViolationError) as refused:
+        validate_revealed(payload, signed=signed)
+
+    assert refused.value.violations == (
+        Violation("/body/persons", "number of entries must not exceed count"),
+    )
+
+
+def test_a_constraint_on_the_fields_beside_a_disclosed_one_is_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mundra: dict[str, Any]
+) -> None:
+    def precision_with_coordinates(schemas: dict[str, Any]) -> None:
+        location = schemas["record"]["$defs"]["location"]
+        location["properties"]["precision_m"] = {"type": "number"}
+        location["dependentRequired"] = {"coordinates": ["precision_m"]}
+
+    copy_schemas(tmp_path, monkeypatch, precision_with_coordinates)
+    signed, _ = signed_and_revealed(mundra)
+    validate_payload(signed)
+
+    with pytest.raises(SchemaViolationError) as refused:
+        validate_revealed(mundra, signed=signed)
+
+    assert refused.value.violations == (
+        Violation("/body/location", "violates the schema's dependentRequired constraint"),
+    )
+
+
+def test_a_disclosed_value_is_checked_against_every_schema_that_applies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mundra: dict[str, Any]
+) -> None:
+    def a_constraint_beside_the_reference(schemas: dict[str, Any]) -> None:
+        schemas["seizure-alert"]["properties"]["location"]["required"] = ["kind"]
+
+    copy_schemas(tmp_path, monkeypatch, a_constraint_beside_the_reference)
+    signed, _ = signed_and_revealed(mundra)
+    mundra["body"]["location"]["coordinates"]["lat"] = 91
+
+    with pytest.raises(SchemaViolationError) as refused:
+        validate_revealed(mundra, signed=signed)
+
+    assert refused.value.violations == (
+        Violation("/body/location/coordinates/lat", "must be at most 90"),
+    )
+
+
+def test_a_schema_that_refers_to_itself_is_followed_as_deep_as_the_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mundra: dict[str, Any]
+) -> None:
+    def associates(schemas: dict[str, Any]) -> None:
+        person = schemas["record"]["$defs"]["person"]
+        person["properties"]["associates"] = {"$ref": "#/$defs/persons"}
+
+    copy_schemas(tmp_path, monkeypatch, associates)
+    suspect = mundra["body"]["suspects"][0]
+    suspect["associates"] = [{"name": "A", "associates": [{"nationality": "in"}]}]
+
+    assert pointers_of(mundra) == [
+        "/body/suspects/0/associates/0/associates/0/name",
+        "/body/suspects/0/associates/0/associates/0/nationality",
+    ]
+
+
+def test_a_reference_beside_other_constraints_is_checked_with_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mundra: dict[str, Any]
+) -> None:
+    def one_suspect(schemas: dict[str, Any]) -> None:
+        schemas["seizure-alert"]["properties"]["suspects"]["maxItems"] = 1
+
+    copy_schemas(tmp_path, monkeypatch, one_suspect)
+    mundra["body"]["suspects"][1]["nationality"] = "in"
+
+    assert violations_of(mundra) == [
+        Violation("/body/suspects", "must have at most 1 items"),
+        Violation(
+            "/body/suspects/1/nationality",
+            "must be an ISO 3166-1 alpha-2 country code (two upper-case letters)",
+        ),
+    ]
+
+
+def test_references_that_only_refer_to_each_other_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mundra: dict[str, Any]
+) -> None:
+    def loop(schemas: dict[str, Any]) -> None:
+        schemas["record"]["$defs"]["loop_a"] = {"$ref": "#/$defs/loop_b"}
+        schemas["record"]["$defs"]["loop_b"] = {"$ref": "#/$defs/loop_a"}
+        schemas["seizure-alert"]["properties"]["loop"] = {"$ref": "../record/v1.json#/$defs/loop_a"}
+
+    copy_schemas(tmp_path, monkeypatch, loop)
+    with pytest.raises(SchemaLoadError, match="only leads back to itself"):
+        validate_payload(mundra)
 
 
 # ---------------------------------------------------------------- UUIDv7

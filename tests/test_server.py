@@ -17,8 +17,6 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from silkline.v1 import (
     admin_pb2,
     admin_pb2_grpc,
-    records_pb2,
-    records_pb2_grpc,
 )
 
 from .conftest import DEV_CONFIG, ServerProcess, agency_files, channel_for, start_server
@@ -65,22 +63,6 @@ def test_whoami_returns_the_identity_from_the_certificate(
     assert list(reply.roles) == roles
     assert len(reply.certificate_sha256) == 64
     assert reply.certificate_not_after.seconds > 0
-
-
-def test_rpcs_of_later_issues_answer_unimplemented_with_a_reason(server: ServerProcess) -> None:
-    with channel_for(server.target, *agency_files("IN", "ncb")) as channel:
-        records = records_pb2_grpc.RecordsServiceStub(channel)
-        calls = [
-            lambda: list(records.Subscribe(records_pb2.SubscribeRequest(), timeout=10)),
-            lambda: list(
-                records.PublishStream(iter([records_pb2.PublishStreamRequest()]), timeout=10)
-            ),
-        ]
-        for call in calls:
-            with pytest.raises(grpc.RpcError) as caught:
-                call()
-            assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
-            assert "lands with the" in (caught.value.details() or "")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

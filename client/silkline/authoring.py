@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,13 +110,22 @@ def build_payload(
     }
 
 
-def seal_record(payload: Mapping[str, Any], signer: SigningIdentity) -> SealedRecord:
-    """Validate, conceal the sensitive fields, serialise once and sign those bytes."""
+def seal_record(
+    payload: Mapping[str, Any],
+    signer: SigningIdentity,
+    *,
+    salt_for: Callable[[tuple[str, ...]], str] | None = None,
+) -> SealedRecord:
+    """Validate, conceal the sensitive fields, serialise once and sign those bytes.
+
+    Disclosure salts are random unless `salt_for` derives them (feeds do, so that
+    sealing the same payload again gives the same bytes).
+    """
     document = dict(payload)
     validate_payload(document)
     pointers = sensitive_fields(document["record_type"], document["schema_version"])
     paths = [tuple(p.lstrip("/").split("/")) for p in pointers]
-    concealed, disclosures = sd.conceal(document, paths)
+    concealed, disclosures = sd.conceal(document, paths, salt_for=salt_for)
     payload_bytes = json.dumps(concealed, ensure_ascii=False, separators=(",", ":")).encode()
     envelope = dsse.sign(dsse.RECORD_PAYLOAD_TYPE, payload_bytes, signer.private_key, signer.keyid)
     return SealedRecord(

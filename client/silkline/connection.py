@@ -16,6 +16,18 @@ class LocalCertificateError(Exception):
 
 def open_channel(profile: Profile, *, now: datetime | None = None) -> grpc.Channel:
     """A channel to the profile's endpoint, authenticating with its client certificate."""
+    return grpc.secure_channel(profile.endpoint, channel_credentials(profile, now=now))
+
+
+def open_aio_channel(profile: Profile, *, now: datetime | None = None) -> grpc.aio.Channel:
+    """The same channel for asyncio code (streams: watch, feed)."""
+    return grpc.aio.secure_channel(profile.endpoint, channel_credentials(profile, now=now))
+
+
+def channel_credentials(
+    profile: Profile, *, now: datetime | None = None
+) -> grpc.ChannelCredentials:
+    """Mutual-TLS credentials of a profile, after checking our own certificate."""
     try:
         ca = profile.ca.read_bytes()
         cert = profile.cert.read_bytes()
@@ -23,10 +35,9 @@ def open_channel(profile: Profile, *, now: datetime | None = None) -> grpc.Chann
     except OSError as exc:
         raise LocalCertificateError(f"profile {profile.name!r}: {exc}") from exc
     check_own_certificate(cert, now=now)
-    credentials = grpc.ssl_channel_credentials(
+    return grpc.ssl_channel_credentials(
         root_certificates=ca, private_key=key, certificate_chain=cert
     )
-    return grpc.secure_channel(profile.endpoint, credentials)
 
 
 def check_own_certificate(cert_pem: bytes, *, now: datetime | None = None) -> None:

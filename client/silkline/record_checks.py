@@ -30,6 +30,7 @@ from silkline.records import (
     sensitive_fields,
     sensitive_in_clear,
     validate_payload,
+    validate_revealed,
 )
 from silkline.trust import CertificateRefusedError, TrustStore, check_valid_at
 
@@ -129,29 +130,60 @@ def parse_record(envelope_bytes: bytes) -> ParsedRecord:
     return ParsedRecord(envelope, payload, _header(payload))
 
 
+class SignerCache:
+    """What `check_signer` learns of a certificate regardless of the record it signed.
+
+    A feed signs thousands of records with one certificate; an auditor
+    verifying a log re-checks the same few certificates again and again. The
+    certificate's parse, its identity, its issuance by the participant's CA
+    (a signature verification), its key usage and key ID are remembered here,
+    keyed by the exact DER bytes, and only once they passed. What depends on
+    the record (its originator, validity at its creation time and now,
+    revocation at that time) is still checked for every record.
+    """
+
+    def __init__(self, trust: TrustStore) -> None:
+        self.trust = trust
+        self._signers: dict[bytes, Signer] = {}
+
+    def get(self, signer_certificate_der: bytes) -> Signer | None:
+        return self._signers.get(signer_certificate_der)
+
+    def remember(self, signer_certificate_der: bytes, signer: Signer) -> None:
+        self._signers[signer_certificate_der] = signer
+
+
 def check_signer(
     record: ParsedRecord,
     signer_certificate_der: bytes,
     trust: TrustStore,
     *,
     now: datetime | None,
+    cache: SignerCache | None = None,
 ) -> Signer:
     """The signer certificate chains to the originator's participant CA and names it.
 
     With `now` (admission), the certificate must be valid both when the record
     was created and now, and not be revoked. Without it (offline verification
     years later), it must have been valid when the record was created and not
-    revoked at or before that time.
+    revoked at or before that time. A `cache` (for this same `trust`) skips
+    the checks that depend on the certificate alone once it has passed them.
     """
+    if cache is not None and cache.trust is not trust:
+        raise ValueError("a SignerCache serves only the TrustStore it was made for")
     header = record.header
-    try:
-        cert = x509.load_der_x509_certificate(signer_certificate_der)
-    except ValueError as exc:
-        raise SignerRefusedError(f"signer certificate cannot be parsed: {exc}") from exc
-    try:
-        identity = identity_from_certificate(cert)
-    except IdentityError as exc:
-        raise SignerRefusedError(f"signer certificate: {exc}") from exc
+    known = cache.get(signer_certificate_der) if cache is not None else None
+    if known is not None:
+        cert, identity = known.certificate, known.identity
+    else:
+        try:
+            cert = x509.load_der_x509_certificate(signer_certificate_der)
+        except ValueError as exc:
+            raise SignerRefusedError(f"signer certificate cannot be parsed: {exc}") from exc
+        try:
+            identity = identity_from_certificate(cert)
+        except IdentityError as exc:
+            raise SignerRefusedError(f"signer certificate: {exc}") from exc
     if identity.agency_path != header.originator.agency_path:
         raise SignerRefusedError(
             f"record names originator {header.originator.agency_path} but is signed by "
@@ -159,7 +191,8 @@ def check_signer(
         )
     try:
         participant = trust.for_identity(identity)
-        participant.check_issued(cert, identity)
+        if known is None:
+            participant.check_issued(cert, identity)
         check_valid_at(cert, identity, header.created_at, "created_at")
         if now is not None:
             check_valid_at(cert, identity, now, "now")
@@ -168,10 +201,15 @@ def check_signer(
             participant.check_not_revoked(cert, identity, header.created_at, historical=True)
     except CertificateRefusedError as exc:
         raise SignerRefusedError(f"signer certificate refused: {exc}") from exc
+    if known is not None:
+        return known
     if not _may_sign(cert):
         raise SignerRefusedError(f"{identity.uri}: certificate is not for digital signatures")
     keyid = dsse.key_id_for_certificate(signer_certificate_der)
-    return Signer(cert, identity, keyid)
+    signer = Signer(cert, identity, keyid)
+    if cache is not None:
+        cache.remember(signer_certificate_der, signer)
+    return signer
 
 
 def check_signature(record: ParsedRecord, signer: Signer) -> None:
@@ -218,14 +256,19 @@ def check_body(record: ParsedRecord, disclosures: Sequence[str]) -> CheckedBody:
         classified.append(
             ClassifiedDisclosure(claim.pointer, field_class, claim.disclosure.encoded)
         )
-    # The disclosed values must themselves be what the schema allows.
-    _validate(revealed.payload)
+    # The disclosed values must themselves be what the schema allows. The
+    # signed form passed above, so only what the disclosures changed is
+    # validated again; the violations are those of validating it all.
+    _validate(revealed.payload, signed=concealed)
     return CheckedBody(revealed.payload, tuple(classified))
 
 
-def _validate(payload: dict[str, Any]) -> None:
+def _validate(payload: dict[str, Any], *, signed: dict[str, Any] | None = None) -> None:
     try:
-        validate_payload(payload)
+        if signed is None:
+            validate_payload(payload)
+        else:
+            validate_revealed(payload, signed=signed)
     except SchemaViolationError as exc:
         raise RecordSchemaError(str(exc), exc.violations) from exc
 
@@ -247,11 +290,13 @@ def _may_sign(cert: x509.Certificate) -> bool:
 
 def _strict_json_object(payload: bytes) -> dict[str, Any]:
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [k for k, _ in pairs]
-        duplicates = sorted({k for k in keys if keys.count(k) > 1})
-        if duplicates:
+        document = dict(pairs)
+        # Checked only when a key was lost: linear in the common case.
+        if len(document) != len(pairs):
+            keys = [k for k, _ in pairs]
+            duplicates = sorted({k for k in keys if keys.count(k) > 1})
             raise MalformedRecordError(f"payload repeats key(s) {duplicates}")
-        return dict(pairs)
+        return document
 
     try:
         document = json.loads(payload.decode("utf-8"), object_pairs_hook=no_duplicates)

@@ -5,7 +5,9 @@ identifier, originator, distribution, grading) is checked against
 ``schemas/record/v1.json`` and its ``body`` against
 ``schemas/<record_type>/v<schema_version>.json``. Every violation is reported
 at once, each with the JSON pointer (RFC 6901) of the field from the payload
-root, so an agency can fix a record in one go.
+root, so an agency can fix a record in one go. :func:`validate_revealed`
+checks a payload whose disclosures were inserted after its signed form
+passed, validating again only what the disclosures changed.
 
 Fields a schema marks with ``"x-silkline-class": "<class>"`` are sensitive:
 they travel as selective disclosures, never in clear in the signed payload.
@@ -50,6 +52,7 @@ __all__ = [
     "sensitive_fields",
     "sensitive_in_clear",
     "validate_payload",
+    "validate_revealed",
 ]
 
 RECORD_TYPES: Final[tuple[str, ...]] = (
@@ -158,7 +161,14 @@ def schemas_dir() -> Path:
     ``$SILKLINE_SCHEMAS_DIR`` is an error rather than a fall-back, so a
     deployment never validates against schemas it did not choose.
     """
-    configured = os.environ.get(SCHEMAS_DIR_ENV)
+    return _find_schemas_dir(os.environ.get(SCHEMAS_DIR_ENV) or None)
+
+
+# Every validation asks for the folder, and the file system checks cost a
+# noticeable share of one: each setting is looked up once. A folder found is
+# read once anyway (_schema_set); a failed look-up is not remembered.
+@functools.lru_cache(maxsize=8)
+def _find_schemas_dir(configured: str | None) -> Path:
     if configured:
         path = Path(configured)
         if not path.is_dir():
@@ -203,21 +213,53 @@ def validate_payload(payload: dict[str, Any]) -> None:
     schema_set = _schema_set(schemas_dir())
     found: set[Violation] = set()
     found.update(schema_set.violations(_COMMON, 1, payload, prefix=""))
+    body_schema = _body_schema(schema_set, payload)
+    if body_schema is not None:
+        found.update(schema_set.violations(*body_schema, payload["body"], prefix="/body"))
+        for rule in _CROSS_FIELD_RULES.get(body_schema[0], ()):
+            found.update(rule(payload["body"]))
+    if found:
+        raise SchemaViolationError(sorted(found, key=_violation_order))
 
-    record_type = payload.get("record_type")
-    schema_version = payload.get("schema_version")
-    body = payload.get("body")
-    if (
-        record_type in RECORD_TYPES
-        and isinstance(schema_version, int)
-        and not isinstance(schema_version, bool)
-        and schema_set.has(record_type, schema_version)
-        and isinstance(body, dict)
-    ):
-        found.update(schema_set.violations(record_type, schema_version, body, prefix="/body"))
-        for rule in _CROSS_FIELD_RULES.get(record_type, ()):
-            found.update(rule(body))
 
+def validate_revealed(revealed: dict[str, Any], *, signed: dict[str, Any]) -> None:
+    """Check a payload with its disclosures inserted, whose signed form has passed already.
+
+    ``signed`` must be a payload that :func:`validate_payload` accepted, and
+    ``revealed`` that payload after RFC 9901 §7.1 processing. Raises
+    :class:`SchemaViolationError` with exactly the violations
+    ``validate_payload(revealed)`` would, at a fraction of the cost: what
+    equals the signed form is valid already, so only the values that differ
+    (the disclosed ones) are validated again, against the subschemas that
+    apply to them. Where the schemas make a value's validity depend on the
+    fields beside it (``oneOf`` over them, a ``required`` that a removed
+    ``_sd`` satisfied, ...), the smallest enclosing object is validated again
+    instead, up to the whole payload. The rules that compare two fields are
+    checked on the revealed body in full.
+    """
+    if not isinstance(revealed, dict) or not isinstance(signed, dict):
+        validate_payload(revealed)
+        return
+    schema_set = _schema_set(schemas_dir())
+    body_schema = _body_schema(schema_set, revealed)
+    if not schema_set.inlined or body_schema != _body_schema(schema_set, signed):
+        # Planning needs the inlined schemas, and the same body schema for both forms.
+        validate_payload(revealed)
+        return
+    found: set[Violation] = set()
+    change = _difference(signed, revealed)
+    if change is not None:
+        found.update(schema_set.changed_violations(_COMMON, 1, revealed, change, prefix=""))
+        body_change = change.within.get("body")
+        if body_schema is not None and body_change is not None:
+            found.update(
+                schema_set.changed_violations(
+                    *body_schema, revealed["body"], body_change, prefix="/body"
+                )
+            )
+    if body_schema is not None:
+        for rule in _CROSS_FIELD_RULES.get(body_schema[0], ()):
+            found.update(rule(revealed["body"]))
     if found:
         raise SchemaViolationError(sorted(found, key=_violation_order))
 
@@ -284,8 +326,19 @@ class _SchemaSet:
         if (_COMMON, 1) not in self._schemas:
             raise SchemaLoadError(f"{directory} has no {_COMMON}/v1.json: not a schemas folder")
         self._registry: Registry[Any] = Registry().with_resources(resources).crawl()
-        self._validators: dict[tuple[str, int], Any] = {}
         self._sensitive: dict[tuple[str, int], dict[str, str]] = {}
+        # Every validator is built here, before the folder is in use: nothing
+        # is left half-built for another thread to see.
+        self.inlined = all(_inlinable(schema) for schema in self._schemas.values())
+        inliner = _Inliner()
+        self._validators: dict[tuple[str, int], Any] = {}
+        for key, schema in self._schemas.items():
+            resolver = self._registry.resolver(base_uri=schema["$id"])
+            self._validators[key] = _Validator(
+                inliner.inline(schema, resolver) if self.inlined else schema,
+                registry=self._registry,
+                format_checker=_FORMAT_CHECKER,
+            )
 
     def has(self, name: str, version: int) -> bool:
         return (name, version) in self._schemas
@@ -301,9 +354,25 @@ class _SchemaSet:
     def violations(
         self, name: str, version: int, instance: object, prefix: str
     ) -> Iterator[Violation]:
-        validator = self._validator(name, version)
-        for error in validator.iter_errors(instance):
+        self.schema(name, version)
+        for error in self._validators[name, version].iter_errors(instance):
             yield from _explain(error, prefix)
+
+    def changed_violations(
+        self, name: str, version: int, instance: dict[str, Any], change: _Change, prefix: str
+    ) -> Iterator[Violation]:
+        """The violations of ``instance`` when it differs from a valid instance by ``change``.
+
+        Needs the inlined schemas (``inlined``): the walk follows
+        ``properties`` and ``allOf`` and meets no ``$ref``.
+        """
+        self.schema(name, version)
+        validator = self._validators[name, version]
+        revalidate: list[tuple[str, object, object]] = []
+        _revalidation(validator.schema, instance, change, prefix, revalidate)
+        for pointer, schema, value in revalidate:
+            for error in validator.evolve(schema=schema).iter_errors(value):
+                yield from _explain(error, pointer)
 
     def sensitive_fields(self, name: str, version: int) -> dict[str, str]:
         key = (name, version)
@@ -320,14 +389,137 @@ class _SchemaSet:
             self._sensitive[key] = found
         return self._sensitive[key]
 
-    def _validator(self, name: str, version: int) -> Any:
-        key = (name, version)
-        if key not in self._validators:
-            schema = self.schema(name, version)
-            self._validators[key] = _Validator(
-                schema, registry=self._registry, format_checker=_FORMAT_CHECKER
-            )
-        return self._validators[key]
+
+class _Inliner:
+    """Copies schemas with every ``$ref`` replaced by the schema it names.
+
+    Why: jsonschema resolves a ``$ref`` through the registry each time it
+    meets one, on every record, and the record types reach the shared
+    definitions of ``record/v1.json`` by ``$ref`` at every level: that was
+    about a third of the validation time. Resolved once at load, validation
+    only walks dictionaries. The result is the same because a ``$ref`` is an
+    applicator whose result is that of the schema it names (JSON Schema
+    2020-12 core §8.2.3.1): a ``$ref`` whose other keywords are annotations
+    becomes the named schema itself; one beside assertions becomes an
+    ``allOf`` member, which combines results the same way. Errors then come
+    from the same subschemas as before, so messages, ``x-silkline-error``
+    overrides and pointers do not change. A recursive schema becomes a cyclic
+    structure, which the validator walks only as deep as the instance goes.
+    One inliner serves a whole folder, so a definition is copied once however
+    many record types refer to it.
+    """
+
+    def __init__(self) -> None:
+        self._copies: dict[int, object] = {}
+        self._following: set[int] = set()
+
+    def inline(self, schema: object, resolver: Any) -> object:
+        """The copy of ``schema``, whose ``$ref``s resolve with ``resolver``."""
+        if not isinstance(schema, dict):
+            return schema
+        key = id(schema)
+        if key in self._copies:
+            return self._copies[key]
+        if isinstance(schema.get("$id"), str):
+            resolver = resolver.in_subresource(DRAFT202012.create_resource(schema))
+        reference = schema.get("$ref")
+        if isinstance(reference, str) and not any(
+            keyword in _Validator.VALIDATORS for keyword in schema if keyword != "$ref"
+        ):
+            # Only annotations beside the $ref: the named schema stands in for this one.
+            if key in self._following:
+                return self._copy_in_progress(schema, resolver)
+            self._following.add(key)
+            target = self._referenced(reference, resolver)
+            self._following.discard(key)
+            self._copies[key] = target
+            return target
+        # Registered before descending, so a schema reached again through its
+        # own subschemas (recursion) is this same, still growing, copy.
+        inlined: dict[str, object] = {}
+        self._copies[key] = inlined
+        for keyword, value in schema.items():
+            if keyword in ("$ref", "$defs"):
+                continue  # $defs are reached only through $ref, which is inlined.
+            if keyword in _SUBSCHEMA:
+                inlined[keyword] = self.inline(value, resolver)
+            elif keyword in _SUBSCHEMA_MAP and isinstance(value, dict):
+                inlined[keyword] = {name: self.inline(sub, resolver) for name, sub in value.items()}
+            elif keyword in _SUBSCHEMA_LIST and isinstance(value, list):
+                inlined[keyword] = [self.inline(sub, resolver) for sub in value]
+            else:
+                inlined[keyword] = value
+        if isinstance(reference, str):
+            members = inlined.get("allOf")
+            inlined["allOf"] = [
+                *(members if isinstance(members, list) else ()),
+                self._referenced(reference, resolver),
+            ]
+        return inlined
+
+    def _referenced(self, reference: str, resolver: Any) -> object:
+        resolved = _lookup(resolver, reference)
+        return self.inline(resolved.contents, resolved.resolver)
+
+    def _copy_in_progress(self, schema: dict[str, Any], resolver: Any) -> object:
+        """The copy that a ``$ref`` met again while its target is being inlined will become.
+
+        Following the chain of such ``$ref`` schemas leads to a schema whose
+        copy is already registered, unless the chain only loops through
+        ``$ref`` schemas, which name no schema at all.
+        """
+        chain: set[int] = set()
+        node: object = schema
+        while id(node) not in self._copies:
+            if id(node) in chain or not isinstance(node, dict) or "$ref" not in node:
+                raise SchemaLoadError(
+                    f"schema reference {schema['$ref']!r} only leads back to itself"
+                )
+            chain.add(id(node))
+            if isinstance(node.get("$id"), str):
+                resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
+            resolved = _lookup(resolver, node["$ref"])
+            node, resolver = resolved.contents, resolved.resolver
+        return self._copies[id(node)]
+
+
+# Keywords whose value is a subschema, a map of names to subschemas, or a list
+# of subschemas (JSON Schema 2020-12 core §10.2 and §10.3).
+_SUBSCHEMA: Final = frozenset(
+    {"additionalProperties", "propertyNames", "items", "contains", "not", "if", "then", "else"}
+)
+_SUBSCHEMA_MAP: Final = frozenset({"properties", "patternProperties", "dependentSchemas"})
+_SUBSCHEMA_LIST: Final = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+# With these keywords the outcome depends on the dynamic scope or on
+# annotations gathered across subschemas (core §8.2.3.2, §11.2, §11.3), where an
+# inlined copy is not certain to behave as the original: a folder whose schemas
+# use one is validated through the registry, as written.
+_NOT_INLINABLE: Final = frozenset(
+    {"$dynamicRef", "$dynamicAnchor", "unevaluatedItems", "unevaluatedProperties"}
+)
+
+
+def _inlinable(schema: object) -> bool:
+    if isinstance(schema, dict):
+        return not _NOT_INLINABLE & schema.keys() and all(map(_inlinable, schema.values()))
+    if isinstance(schema, list):
+        return all(map(_inlinable, schema))
+    return True
+
+
+def _body_schema(schema_set: _SchemaSet, payload: Mapping[str, Any]) -> tuple[str, int] | None:
+    """The (record type, version) whose schema the payload's body is checked against, if any."""
+    record_type = payload.get("record_type")
+    schema_version = payload.get("schema_version")
+    if (
+        record_type in RECORD_TYPES
+        and isinstance(schema_version, int)
+        and not isinstance(schema_version, bool)
+        and schema_set.has(record_type, schema_version)
+        and isinstance(payload.get("body"), dict)
+    ):
+        return record_type, schema_version
+    return None
 
 
 @functools.lru_cache(maxsize=8)
@@ -408,6 +600,153 @@ def _is_present(payload: Mapping[str, Any], pointer: str) -> bool:
         if key not in node:
             return False
         node = node[key]
+    return True
+
+
+# ----------------------------------------------------- revealed payloads
+# A revealed payload is its signed form with `_sd` (and `...` elements)
+# removed and disclosed values inserted. The signed form has passed
+# validation, so the revealed one can fail only where it differs, and only
+# through a subschema that reads what differs. The walk below finds those
+# subschemas in the inlined schema, following `properties` and `allOf`, and
+# proves each other assertion on the way unaffected; what it cannot prove
+# unaffected is validated again whole.
+
+
+@dataclass(frozen=True)
+class _Change:
+    """How an object of a payload differs from the same object of an earlier form.
+
+    ``removed`` names what only the earlier form has; ``replaced`` maps what
+    is new, or changed other than inside an object, to its new value;
+    ``within`` maps what holds an object in both forms, changed inside, to
+    how that object changed.
+    """
+
+    removed: frozenset[str]
+    replaced: dict[str, object]
+    within: dict[str, _Change]
+
+    @property
+    def changed(self) -> set[str]:
+        return self.replaced.keys() | self.within.keys()
+
+
+def _difference(before: dict[str, Any], after: dict[str, Any]) -> _Change | None:
+    """How ``after`` differs from ``before``; None when they are the same JSON value."""
+    replaced: dict[str, object] = {}
+    within: dict[str, _Change] = {}
+    for name, value in after.items():
+        if name not in before:
+            replaced[name] = value
+            continue
+        earlier = before[name]
+        if isinstance(earlier, dict) and isinstance(value, dict):
+            inner = _difference(earlier, value)
+            if inner is not None:
+                within[name] = inner
+        elif not _same(earlier, value):
+            replaced[name] = value
+    removed = frozenset(before.keys() - after.keys())
+    if removed or replaced or within:
+        return _Change(removed, replaced, within)
+    return None
+
+
+def _same(first: object, second: object) -> bool:
+    # Stricter than ==, which holds True == 1 == 1.0; a type check does not.
+    if type(first) is not type(second):
+        return False
+    if isinstance(first, dict) and isinstance(second, dict):
+        return first.keys() == second.keys() and all(
+            _same(value, second[name]) for name, value in first.items()
+        )
+    if isinstance(first, list) and isinstance(second, list):
+        return len(first) == len(second) and all(map(_same, first, second))
+    return first == second
+
+
+def _revalidation(
+    schema: object,
+    instance: dict[str, Any],
+    change: _Change,
+    pointer: str,
+    revalidate: list[tuple[str, object, object]],
+) -> None:
+    """Add to ``revalidate`` each (pointer, subschema, value) that ``change`` requires checking.
+
+    ``schema`` applies to ``instance``, an object that passed it before
+    ``change``. The outcome of ``schema`` on ``instance`` is then that of the
+    validations added.
+    """
+    if schema is True:
+        return
+    if not isinstance(schema, dict) or not _decomposes(schema, change):
+        revalidate.append((pointer, schema, instance))
+        return
+    properties = schema.get("properties", {})
+    for name, value in change.replaced.items():
+        if name in properties:
+            revalidate.append((f"{pointer}/{_escape(name)}", properties[name], value))
+    for name, inner in change.within.items():
+        if name in properties:
+            child = f"{pointer}/{_escape(name)}"
+            _revalidation(properties[name], instance[name], inner, child, revalidate)
+    for member in schema.get("allOf", ()):
+        _revalidation(member, instance, change, pointer, revalidate)
+
+
+def _decomposes(schema: dict[str, Any], change: _Change) -> bool:
+    """Whether each assertion of ``schema`` on the changed object holds as before or is walked.
+
+    ``type`` sees an object both times; ``properties`` and ``allOf`` are
+    walked by :func:`_revalidation`; ``required`` still holds unless it names
+    a removed field; ``additionalProperties`` still holds when every changed
+    field is a declared property; ``if``/``then``/``else``, ``oneOf``,
+    ``anyOf`` and ``not`` give the same result when their subschemas read no
+    field that changed. Any other keyword is not assumed to hold.
+    """
+    properties = schema.get("properties", {})
+    for keyword, value in schema.items():
+        if keyword not in _Validator.VALIDATORS or keyword in ("type", "properties", "allOf"):
+            continue  # Keywords jsonschema does not act on are annotations.
+        if keyword == "required":
+            held = not change.removed.intersection(value)
+        elif keyword == "additionalProperties":
+            held = all(name in properties for name in change.changed)
+        elif keyword in ("if", "oneOf", "anyOf", "not"):
+            touched = change.changed | change.removed
+            held = all(_reads_none(branch, touched) for branch in _branches(schema, keyword))
+        else:
+            held = False
+        if not held:
+            return False
+    return True
+
+
+def _branches(schema: dict[str, Any], keyword: str) -> list[object]:
+    if keyword == "if":  # "then" and "else" act only through "if".
+        return [schema[name] for name in ("if", "then", "else") if name in schema]
+    if keyword == "not":
+        return [schema[keyword]]
+    return list(schema[keyword])
+
+
+def _reads_none(schema: object, names: set[str]) -> bool:
+    """Whether validating an object against ``schema`` reads none of the fields ``names``."""
+    if not isinstance(schema, dict):
+        return True  # true and false read nothing.
+    for keyword, value in schema.items():
+        if keyword not in _Validator.VALIDATORS or keyword == "type":
+            continue
+        if keyword in ("properties", "required"):  # names of a map, items of a list
+            unread = names.isdisjoint(value)
+        elif keyword in ("if", "oneOf", "anyOf", "not", "allOf"):
+            unread = all(_reads_none(branch, names) for branch in _branches(schema, keyword))
+        else:
+            unread = False
+        if not unread:
+            return False
     return True
 
 

@@ -3,7 +3,8 @@
 Starts silkline-server on a free loopback port with SQLite in a temporary
 folder, asks WhoAmI as agencies of several participants through the `silkline`
 CLI, shows the refusal of a certificate minted by another participant's CA and
-of a revoked one, stops the server and checks it exited cleanly. What it
+of a revoked one, streams a few hundred seizures from IN/FEED while KZ/MVD
+watches them arrive, stops the server and checks it exited cleanly. What it
 produced is written under demo-out/. Exits non-zero if anything did not
 happen as it should.
 """
@@ -270,6 +271,119 @@ def reads_under_the_rules(env: dict[str, str], record_id: str) -> dict[str, obje
     return seen
 
 
+FEED_RECORDS = 300
+
+
+def feed_while_watching(env: dict[str, str], port: int) -> dict[str, object]:
+    """IN/FEED streams sample seizures; KZ/MVD, an AMBER recipient, watches them arrive."""
+    console.print(Rule(f"9. IN/FEED streams {FEED_RECORDS} sample seizures while KZ/MVD watches"))
+    folder = CERTS / "IN"
+    add_profile(
+        env,
+        "in-feed",
+        port,
+        folder / "feed.crt",
+        folder / "feed.key",
+        "--signing-key",
+        str(folder / "feed.signing.key"),
+        "--signing-cert",
+        str(folder / "feed.signing.crt"),
+    )
+    sample = OUT / "feed-sample.jsonl"
+    made = silkline(
+        "feed",
+        "sample",
+        "--count",
+        str(FEED_RECORDS),
+        "--seed",
+        "2024",
+        "--out",
+        str(sample),
+        env=env,
+    )
+    if made.returncode != 0:
+        raise DemoFailedError(f"feed sample failed: {made.stderr}")
+    watch_out = OUT / "watch-kz-mvd.jsonl"
+    with watch_out.open("w") as out:
+        # Bounded: it stops after the fed records, or after 90 s whatever happens.
+        watcher = subprocess.Popen(
+            [
+                str(BIN / "silkline"),
+                "--profile",
+                "kz-mvd",
+                "watch",
+                "--originator",
+                "IN/FEED",
+                "--json",
+                "--stop-after",
+                str(FEED_RECORDS),
+                "--duration",
+                "90",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            started = time.monotonic()
+            fed = silkline(
+                "--profile",
+                "in-feed",
+                "feed",
+                str(sample),
+                "--source",
+                "demo-port-scanners",
+                "--tlp",
+                "AMBER",
+                "--to",
+                "KZ,UZ",
+                "--json",
+                env=env,
+            )
+            fed_s = time.monotonic() - started
+            _, watch_err = watcher.communicate(timeout=100)
+            watched_s = time.monotonic() - started
+        finally:
+            if watcher.poll() is None:
+                watcher.kill()
+                watcher.wait()
+    if fed.returncode != 0:
+        raise DemoFailedError(f"feed failed (exit {fed.returncode}): {fed.stdout}{fed.stderr}")
+    fed_summary = json.loads(fed.stdout)
+    arrived = [json.loads(line) for line in watch_out.read_text().splitlines() if line]
+    for record in arrived[:3]:
+        header, body = record["header"], (record["payload"] or {}).get("body", {})
+        item = body.get("items", [{}])[0]
+        quantity = item.get("quantity", {})
+        place = body.get("location", {}).get("name")
+        console.print(
+            f"  KZ/MVD <- #{header['log_index']:<5} {item.get('drug', '?'):<22} "
+            f"{quantity.get('value')} {quantity.get('unit')} at {place}"
+            f"  (withheld: {', '.join(record['withheld_classes']) or '-'})",
+            highlight=False,
+        )
+    console.print(
+        f"  fed {fed_summary['accepted']} accepted, {fed_summary['already_present']} already "
+        f"present, {fed_summary['rejected']} rejected in {fed_s:.1f} s "
+        f"({fed_summary['records_per_s']} records/s); KZ/MVD saw {len(arrived)} of them "
+        f"within {watched_s:.1f} s"
+    )
+    if watcher.returncode != 0 or len(arrived) != FEED_RECORDS:
+        raise DemoFailedError(
+            f"KZ/MVD saw {len(arrived)} of {FEED_RECORDS} fed records "
+            f"(watch exit {watcher.returncode}): {watch_err}"
+        )
+    if fed_summary["accepted"] != FEED_RECORDS:
+        raise DemoFailedError(f"the feed accepted {fed_summary['accepted']} of {FEED_RECORDS}")
+    return {
+        "accepted": fed_summary["accepted"],
+        "records_per_s": fed_summary["records_per_s"],
+        "watched_by_kz_mvd": len(arrived),
+        "watch_output": str(watch_out.relative_to(REPO)),
+    }
+
+
 def run_demo(workdir: Path) -> dict[str, object]:
     env = dict(os.environ, XDG_CONFIG_HOME=str(OUT / "config"), NO_COLOR="1")
     summary: dict[str, object] = {}
@@ -321,8 +435,9 @@ def run_demo(workdir: Path) -> dict[str, object]:
             refusals[label] = {"exit_code": result.returncode, "message": message}
         summary["refusals"] = refusals
         summary["signed_record"] = signed_record_scenario(env)
+        summary["feed"] = feed_while_watching(env, port)
     finally:
-        console.print(Rule("9. SIGTERM: drain and stop"))
+        console.print(Rule("10. SIGTERM: drain and stop"))
         process.send_signal(signal.SIGTERM)
         exit_code = process.wait(timeout=30)
         console.print(f"server exited with {exit_code}")

@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from silkline.indicators.rates import load_rate_table
 from silkline.policy.rules import RulesError
 from silkline.trust import ParticipantTrust, TrustStore
 from silkline.v1 import (
@@ -21,6 +22,8 @@ from silkline.v1 import (
     admin_pb2_grpc,
     audit_pb2,
     audit_pb2_grpc,
+    indicators_pb2,
+    indicators_pb2_grpc,
     records_pb2,
     records_pb2_grpc,
 )
@@ -29,11 +32,15 @@ from silkline_server.admission import Admission
 from silkline_server.authentication import CallerAuthenticator
 from silkline_server.caller import AuthenticatingInterceptor
 from silkline_server.config import ServerConfig
+from silkline_server.fanout import RecordFanout
+from silkline_server.log.checkpointer import Checkpointer
+from silkline_server.log.checkpoints import CheckpointPublisher
 from silkline_server.receipts import ReceiptSigner, load_log_signer
 from silkline_server.services.admin import AdminServicer
 from silkline_server.services.audit import AuditServicer
-from silkline_server.services.records import RecordsServicer
-from silkline_server.store import GroupCommitter, Store
+from silkline_server.services.indicators import IndicatorsServicer
+from silkline_server.services.records import RecordsServicer, StreamSettings
+from silkline_server.store import GroupCommitter, Store, StoreError
 
 log = structlog.get_logger("silkline.server")
 
@@ -41,6 +48,7 @@ SERVICE_NAMES = (
     records_pb2.DESCRIPTOR.services_by_name["RecordsService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    indicators_pb2.DESCRIPTOR.services_by_name["IndicatorsService"].full_name,
 )
 
 
@@ -54,16 +62,22 @@ class RunningServer:
     health: HealthServicer
     store: Store
     committer: GroupCommitter
+    checkpointer: Checkpointer
     access: AccessControl
     port: int
+    fanout: RecordFanout
 
     async def drain(self, grace_period_s: float) -> None:
         """Stop accepting calls, let in-flight calls finish within the grace period."""
         log.info("draining", grace_period_s=grace_period_s)
         await self.health.enter_graceful_shutdown()
+        # Subscriptions never end on their own: end them now, with their resume cursors.
+        self.fanout.close()
         await self.server.stop(grace_period_s)
         # In-flight publishes have been answered or cancelled: nothing is left to commit.
         await self.committer.stop()
+        # Last: a checkpoint covering every entry committed above.
+        await self.checkpointer.stop()
         self.store.close()
         log.info("stopped")
 
@@ -92,7 +106,8 @@ async def start_server(config: ServerConfig) -> RunningServer:
     """Open the store, bind the TLS port and start serving."""
     trust = load_trust(config)
     authenticator = CallerAuthenticator(trust)
-    receipts = ReceiptSigner(load_log_signer(config.log.origin, config.log.private_key))
+    log_signer = load_log_signer(config.log.origin, config.log.private_key)
+    receipts = ReceiptSigner(log_signer)
     store = Store.open(config.database)
     store.migrate()
     try:
@@ -100,6 +115,12 @@ async def start_server(config: ServerConfig) -> RunningServer:
     except RulesError as exc:
         store.close()
         raise StartupError(f"access rules refused:\n{exc}") from exc
+    checkpointer = Checkpointer(store, CheckpointPublisher(store, log_signer))
+    try:
+        await checkpointer.start()
+    except StoreError as exc:
+        store.close()
+        raise StartupError(f"cannot sign the log's first checkpoint: {exc}") from exc
     committer = GroupCommitter(store)
     await committer.start()
     server = grpc.aio.server(
@@ -111,14 +132,30 @@ async def start_server(config: ServerConfig) -> RunningServer:
         ],
     )
     admission = Admission(trust, max_envelope_bytes=config.max_envelope_bytes)
+    fanout = RecordFanout(max_lag=config.subscriber_max_lag)
     records_pb2_grpc.add_RecordsServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        RecordsServicer(admission, committer, store, receipts, access), server
+        RecordsServicer(
+            admission,
+            committer,
+            store,
+            receipts,
+            access,
+            fanout=fanout,
+            streams=StreamSettings(
+                heartbeat_interval_s=config.heartbeat_interval_s,
+                write_timeout_s=config.subscriber_write_timeout_s,
+            ),
+        ),
+        server,
     )
     audit_pb2_grpc.add_AuditServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        AuditServicer(store, access), server
+        AuditServicer(store, access, log_signer.verifier, config.witnesses), server
     )
     admin_pb2_grpc.add_AdminServiceServicer_to_server(  # type: ignore[no-untyped-call]
         AdminServicer(access), server
+    )
+    indicators_pb2_grpc.add_IndicatorsServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        IndicatorsServicer(store, access, load_rate_table()), server
     )
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
@@ -134,6 +171,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
         port = server.add_secure_port(config.listen, server_credentials(config))
     except RuntimeError as exc:
         await committer.stop()
+        await checkpointer.stop()
         store.close()
         raise StartupError(f"cannot listen on {config.listen}: {exc}") from exc
     await server.start()
@@ -146,8 +184,11 @@ async def start_server(config: ServerConfig) -> RunningServer:
         database=_redact(config.database),
         participants=list(authenticator.participants),
         rules_sha256=access.rules.sha256,
+        witnesses=[w.vkey for w in config.witnesses],
     )
-    return RunningServer(server, health, store, committer, access, port)
+    return RunningServer(
+        server, health, store, committer, checkpointer, access, port, fanout=fanout
+    )
 
 
 async def run(config: ServerConfig, *, port_file: Path | None = None) -> int:

@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from silkline.formats.note import (
+    SIGNATURE_TYPE_COSIGNATURE_V1,
+    NoteError,
+    NoteVerifier,
+    parse_verifier_key,
+)
+
 DEFAULT_LISTEN = "127.0.0.1:7443"
 DEFAULT_DATABASE = "sqlite:///silkline.db"
 
@@ -48,6 +55,13 @@ class ServerConfig:
     max_envelope_bytes: int = 1024 * 1024
     log_format: str = "auto"
     max_message_bytes: int = 4 * 1024 * 1024
+    # Subscribe: a heartbeat after this long idle; a subscriber whose write has not
+    # completed in write_timeout_s, or that lags by more than max_lag records, is ended.
+    heartbeat_interval_s: float = 15.0
+    subscriber_write_timeout_s: float = 10.0
+    subscriber_max_lag: int = 10_000
+    # Witnesses whose C2SP tlog-cosignature/v1 the log accepts (AddCosignature).
+    witnesses: tuple[NoteVerifier, ...] = ()
     source: Path | None = field(default=None, compare=False)
 
 
@@ -58,15 +72,21 @@ _TOP_KEYS = {
     "log_format",
     "max_message_bytes",
     "max_envelope_bytes",
+    "heartbeat_interval_s",
+    "subscriber_write_timeout_s",
+    "subscriber_max_lag",
     "tls",
     "participants",
     "log",
     "rules",
+    "witnesses",
 }
 _LOG_KEYS = {"origin", "private_key"}
+_WITNESS_KEYS = {"keys"}
 _TLS_KEYS = {"certificate", "private_key"}
 _PARTICIPANT_KEYS = {"ca", "crl"}
 _LOG_FORMATS = {"auto", "json", "console"}
+_MAX_INTERVAL_S = 3600.0
 
 
 def load_config(path: Path) -> ServerConfig:
@@ -110,6 +130,7 @@ def parse_config(raw: dict[str, Any], *, base: Path, source: Path | None = None)
             f"{where} [log]: 'origin' is required: a name without spaces or '+', "
             "for example 'silkline.example/log'"
         )
+    witnesses = _witnesses(_table(raw, "witnesses", where), f"{where} [witnesses]")
     log_format = _typed(raw, "log_format", str, "auto", where)
     if log_format not in _LOG_FORMATS:
         raise ConfigError(f"{where}: log_format must be one of {sorted(_LOG_FORMATS)}")
@@ -122,6 +143,16 @@ def parse_config(raw: dict[str, Any], *, base: Path, source: Path | None = None)
         )
     if max_envelope > max_bytes:
         raise ConfigError(f"{where}: max_envelope_bytes cannot exceed max_message_bytes")
+    heartbeat = _typed(raw, "heartbeat_interval_s", (int, float), 15.0, where)
+    write_timeout = _typed(raw, "subscriber_write_timeout_s", (int, float), 10.0, where)
+    max_lag = _typed(raw, "subscriber_max_lag", int, 10_000, where)
+    if not all(0 < seconds <= _MAX_INTERVAL_S for seconds in (heartbeat, write_timeout)):
+        raise ConfigError(
+            f"{where}: heartbeat_interval_s and subscriber_write_timeout_s must be seconds "
+            f"in (0, {_MAX_INTERVAL_S}]"
+        )
+    if max_lag < 1:
+        raise ConfigError(f"{where}: subscriber_max_lag must be at least 1 (records)")
     return ServerConfig(
         listen=_typed(raw, "listen", str, DEFAULT_LISTEN, where),
         database=resolve_database_url(_typed(raw, "database", str, DEFAULT_DATABASE, where), base),
@@ -134,8 +165,36 @@ def parse_config(raw: dict[str, Any], *, base: Path, source: Path | None = None)
         max_envelope_bytes=max_envelope,
         log_format=log_format,
         max_message_bytes=max_bytes,
+        heartbeat_interval_s=float(heartbeat),
+        subscriber_write_timeout_s=float(write_timeout),
+        subscriber_max_lag=max_lag,
+        witnesses=witnesses,
         source=source,
     )
+
+
+def _witnesses(table: dict[str, Any], where: str) -> tuple[NoteVerifier, ...]:
+    """Witness verifier keys: `<name>+<hex key ID>+<base64(0x04 || Ed25519 key)>`."""
+    _refuse_unknown(table, _WITNESS_KEYS, where)
+    keys = _typed(table, "keys", list, [], where)
+    witnesses: list[NoteVerifier] = []
+    for position, key in enumerate(keys):
+        if not isinstance(key, str):
+            raise ConfigError(f"{where}: keys[{position}] must be a verifier key string")
+        try:
+            witness = parse_verifier_key(key.strip())
+        except NoteError as exc:
+            raise ConfigError(f"{where}: keys[{position}]: {exc}") from exc
+        if witness.signature_type != SIGNATURE_TYPE_COSIGNATURE_V1:
+            raise ConfigError(
+                f"{where}: keys[{position}] ({witness.name}) is a key of type "
+                f"0x{witness.signature_type:02x}; witnesses cosign with cosignature/v1 keys "
+                "(type 0x04), as `silkline witness --show-vkey` prints them"
+            )
+        if witness in witnesses:
+            raise ConfigError(f"{where}: keys[{position}] ({witness.name}) is listed twice")
+        witnesses.append(witness)
+    return tuple(witnesses)
 
 
 def resolve_database_url(url: str, base: Path) -> str:

@@ -30,7 +30,7 @@ def test_migrate_again_is_a_no_op(store_url: str) -> None:
         store.migrate()
         with store.engine.connect() as connection:
             versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert [row[0] for row in versions] == ["0002"]
+    assert [row[0] for row in versions] == ["0003"]
 
 
 def test_sqlite_connections_use_wal_full_sync_and_foreign_keys(tmp_path: Path) -> None:

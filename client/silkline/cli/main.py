@@ -14,13 +14,17 @@ from silkline import __version__
 from silkline.authoring import SigningSetupError
 from silkline.cli.audit import audit
 from silkline.cli.exit_codes import HELP, ExitCode, for_status
+from silkline.cli.feed import feed
 from silkline.cli.output import stderr
 from silkline.cli.pki import pki
 from silkline.cli.policy import policy
 from silkline.cli.profile import profile
 from silkline.cli.records import list_records, post, show
+from silkline.cli.report import report
 from silkline.cli.verify import verify
+from silkline.cli.watch import watch
 from silkline.cli.whoami import whoami
+from silkline.cli.witness import witness
 from silkline.connection import LocalCertificateError
 from silkline.profiles import ProfileError
 from silkline.records import SchemaViolationError
@@ -95,9 +99,13 @@ cli.add_command(pki)
 cli.add_command(post)
 cli.add_command(show)
 cli.add_command(list_records)
+cli.add_command(watch)
+cli.add_command(feed)
 cli.add_command(verify)
 cli.add_command(audit)
 cli.add_command(policy)
+cli.add_command(witness)
+cli.add_command(report)
 
 
 def main() -> None:

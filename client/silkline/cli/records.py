@@ -29,7 +29,8 @@ def _stub(channel: Any) -> records_pb2_grpc.RecordsServiceStub:
     return records_pb2_grpc.RecordsServiceStub(channel)  # type: ignore[no-untyped-call]
 
 
-def _handling(values: tuple[str, ...]) -> list[dict[str, str]]:
+def handling_codes(values: tuple[str, ...]) -> list[dict[str, str]]:
+    """--handling values (H0..H3, H3:free text) as the payload's handling entries."""
     parsed = []
     for value in values:
         code, _, text = value.partition(":")
@@ -109,7 +110,7 @@ def post(
         originator=signer.identity,
         tlp=tlp or distribution.get("tlp", "AMBER"),
         recipients=recipients.split(",") if recipients else distribution.get("recipients", []),
-        handling=_handling(handling) if handling else distribution.get("handling", []),
+        handling=handling_codes(handling) if handling else distribution.get("handling", []),
         grading=_grading(grading) or template.get("grading"),
     )
     sealed = seal_record(payload, signer)

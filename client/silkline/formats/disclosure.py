@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -210,7 +210,10 @@ def new_disclosure(name: str, value: Any, *, salt: str | None = None) -> Disclos
 
 
 def conceal(
-    obj: dict[str, Any], paths: Iterable[tuple[str, ...]]
+    obj: dict[str, Any],
+    paths: Iterable[tuple[str, ...]],
+    *,
+    salt_for: Callable[[tuple[str, ...]], str] | None = None,
 ) -> tuple[dict[str, Any], list[Disclosure]]:
     """Replace the object properties at `paths` by digests; return the new payload and disclosures.
 
@@ -222,6 +225,10 @@ def conceal(
     concealed first, so its digest travels inside the outer disclosure
     (recursive disclosure, §4.2.6). `obj` is not modified. Disclosures are
     returned in the order of `paths`.
+
+    `salt_for(path)` gives each disclosure's salt instead of `secrets`; it must
+    be as unpredictable to readers as a random salt (RFC 9901 §9.3), e.g. a
+    keyed PRF of the record and the path (see `silkline.feeds.identity`).
     """
     _refuse_reserved_structure(obj, ())
     concealed = copy.deepcopy(obj)
@@ -241,7 +248,8 @@ def conceal(
         parent = _object_at(concealed, path)
         if parent is None or path[-1] not in parent:
             continue
-        disclosure = new_disclosure(path[-1], parent.pop(path[-1]))
+        salt = salt_for(path) if salt_for is not None else None
+        disclosure = new_disclosure(path[-1], parent.pop(path[-1]), salt=salt)
         parent[_SD] = sorted([*parent.get(_SD, []), disclosure.digest])
         made[path] = disclosure
     concealed[_SD_ALG] = SD_ALG

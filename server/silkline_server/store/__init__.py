@@ -1,7 +1,9 @@
-"""The store: the log of accepted records and their disclosures, and the access
-log of reads, deliveries, denials and rules versions (SQLite or PostgreSQL).
+"""The store: accepted records and their disclosures, the access log of reads,
+deliveries, denials and rules versions, and the tamper-evident log of all of
+them: leaves, subtree hashes, checkpoints, cosignatures (SQLite or PostgreSQL).
 
-Public API: `Store` (open, migrate, append, read, record and list access),
+Public API: `Store` (open, migrate, append, read, record and list access; the
+log's size, roots, proofs, entries, checkpoints and cosignatures),
 `GroupCommitter` (batches concurrent appends into few transactions), the value
 types going in and out, the append outcomes and the errors.
 """
@@ -17,12 +19,19 @@ from silkline_server.store.errors import (
     CommitOutcomeUnknownError,
     ConstraintViolationError,
     GroupCommitterNotRunningError,
+    LogIntegrityError,
     MigrationError,
     StoreError,
     StoreUnavailableError,
     UnsupportedDatabaseURLError,
 )
 from silkline_server.store.group_commit import GroupCommitter
+from silkline_server.store.log_values import (
+    NewCosignature,
+    StoredCheckpoint,
+    StoredCosignature,
+    StoredLeaf,
+)
 from silkline_server.store.outcomes import AlreadyPresent, Appended, AppendOutcome, Conflict
 from silkline_server.store.records import (
     NewDisclosure,
@@ -43,15 +52,20 @@ __all__ = [
     "ConstraintViolationError",
     "GroupCommitter",
     "GroupCommitterNotRunningError",
+    "LogIntegrityError",
     "MigrationError",
     "NewAccessEvent",
+    "NewCosignature",
     "NewDisclosure",
     "NewRecord",
     "Store",
     "StoreError",
     "StoreUnavailableError",
     "StoredAccessEvent",
+    "StoredCheckpoint",
+    "StoredCosignature",
     "StoredDisclosure",
+    "StoredLeaf",
     "StoredRecord",
     "StoredRulesVersion",
     "UnsupportedDatabaseURLError",

@@ -1,9 +1,9 @@
 """What goes into the access log and what comes out of it: plain frozen values.
 
 Every read, delivery and denial becomes one `NewAccessEvent`; every rules file
-that comes into force is one rules version, named by its SHA-256. The
-tamper-evident log (log issue) will hash these events, so construction
-refuses anything an independent verifier could read two ways.
+that comes into force is one rules version, named by its SHA-256. Each is
+also an entry of the tamper-evident log, so construction refuses anything an
+independent verifier could read two ways.
 """
 
 from __future__ import annotations
@@ -162,13 +162,15 @@ class NewAccessEvent:
 
 @dataclass(frozen=True, slots=True)
 class StoredAccessEvent:
-    """An access event as recorded, with the sequence number the store gave it.
+    """An access event as recorded, with the sequence number the store gave it and the
+    index of its leaf in the log.
 
     Sequence numbers increase in commit order (they may skip a number, never
     go back), so `after_sequence` paging never misses a later commit.
     """
 
     sequence: int
+    log_index: int
     at: datetime
     reader_participant: str
     reader_agency: str

@@ -40,3 +40,8 @@ class CommitOutcomeUnknownError(StoreError):
 
     Resubmitting is safe: a record that did commit comes back as already present.
     """
+
+
+class LogIntegrityError(StoreError):
+    """The log's stored hashes do not form the tree they should: the database was altered
+    outside the store. Nothing more is appended, and no proof is made from it."""

@@ -1,4 +1,5 @@
-"""`Store`: the repository over the log of records, their disclosures and the access log.
+"""`Store`: the repository over the records, their disclosures, the access log, and the
+tamper-evident log of all three (leaves, subtree hashes, checkpoints, cosignatures).
 
 Synchronous on purpose: callers on the event loop go through `GroupCommitter`
 or `asyncio.to_thread`, so no query ever blocks the loop.
@@ -6,11 +7,15 @@ or `asyncio.to_thread`, so no query ever blocks the loop.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import functools
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, Self, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -29,6 +34,19 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, RowMapping
 
+from silkline.formats.log_entry import (
+    Reason,
+    encode_access_entry,
+    encode_record_entry,
+    encode_rules_entry,
+)
+from silkline.formats.merkle import (
+    MerkleError,
+    SubtreeHashes,
+    consistency_proof,
+    inclusion_proof,
+    root_at,
+)
 from silkline_server.store.access_log import (
     NewAccessEvent,
     StoredAccessEvent,
@@ -42,10 +60,18 @@ from silkline_server.store.engine import (
 )
 from silkline_server.store.errors import (
     ConstraintViolationError,
+    LogIntegrityError,
     MigrationError,
     StoreError,
     StoreUnavailableError,
 )
+from silkline_server.store.log_values import (
+    NewCosignature,
+    StoredCheckpoint,
+    StoredCosignature,
+    StoredLeaf,
+)
+from silkline_server.store.merkle_log import LogWriter, tree_size, with_stored_hashes
 from silkline_server.store.outcomes import AlreadyPresent, Appended, AppendOutcome, Conflict
 from silkline_server.store.records import (
     NewRecord,
@@ -55,26 +81,32 @@ from silkline_server.store.records import (
 )
 from silkline_server.store.tables import (
     access_events_table,
+    checkpoints_table,
+    cosignatures_table,
     disclosures_table,
+    log_leaves_table,
     records_table,
     rules_versions_table,
 )
+
+_log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MIGRATIONS: Final = "silkline_server.store:migrations"
 """Alembic script location as a package resource, so it works from an installed wheel."""
 
 # pg_advisory_xact_lock keys; the values are "silkline" and "silkmigr" in ASCII.
-# Every append takes APPEND_LOCK_KEY first, which serialises appends across all
-# replicas sharing the database: each reads max(log_index) only after the
-# previous writer committed, so indices stay contiguous and never collide.
+# Every write that appends to the log (records, access events, rules versions)
+# takes APPEND_LOCK_KEY first, which serialises appends across all replicas
+# sharing the database: each reads the tree size and the subtree hashes it
+# builds on only after the previous writer committed, so leaf indices stay
+# contiguous and never collide. It also makes commit order equal the order of
+# access-event sequence numbers (PostgreSQL draws them at insert, not at
+# commit), so a reader paging by `after_sequence` never skips a later commit.
+# On SQLite, BEGIN IMMEDIATE gives the same serialisation.
 APPEND_LOCK_KEY: Final = 0x73696C6B6C696E65
 MIGRATION_LOCK_KEY: Final = 0x73696C6B6D696772
-# "silkaccs": taken by every access-log write. PostgreSQL draws sequence numbers
-# when a row is inserted, not when it commits; serialising the writers makes
-# commit order equal sequence order, so a reader paging by `after_sequence`
-# never skips an event that commits after it looked. Apart from APPEND_LOCK_KEY
-# so that logging a read never waits for record appends.
-ACCESS_LOG_LOCK_KEY: Final = 0x73696C6B61636373
 
 # Bound on bind parameters per IN (...) so a large batch stays under driver limits.
 _IN_CHUNK: Final = 500
@@ -96,6 +128,12 @@ _RECORD_COLUMNS: Final = (
 
 _ACCESS_EVENT_COLUMNS: Final = tuple(access_events_table.c)
 
+# Leaves per read of `entries`: a page is one short read transaction.
+_ENTRIES_PAGE: Final = 512
+
+AppendListener = Callable[[int], None]
+"""Called with the new tree size after a transaction that appended to the log committed."""
+
 
 class Store:
     """The log of accepted records and their disclosures, and the access log, in SQLite
@@ -108,6 +146,8 @@ class Store:
         """Wrap an engine made by `create_store_engine`; most callers want `Store.open`."""
         self._engine = engine
         self._display_url = engine.url.render_as_string(hide_password=True)
+        self._listeners: list[AppendListener] = []
+        self._listeners_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str | URL) -> Store:
@@ -176,10 +216,12 @@ class Store:
     ) -> list[AppendOutcome]:
         """Append `items` in one transaction and return one outcome per item, in order.
 
-        New records get contiguous log indices in item order, after every record
-        already committed. A record_id already stored (or earlier in `items`)
-        with the same envelope hash is `AlreadyPresent` (the original comes back);
-        with a different hash it is a `Conflict` and nothing is stored for it.
+        New records get contiguous log indices in item order, after every entry
+        already committed: each becomes a leaf of the log in this same
+        transaction, and its log index is the leaf's index. A record_id already
+        stored (or earlier in `items`) with the same envelope hash is
+        `AlreadyPresent` (the original comes back); with a different hash it is
+        a `Conflict` and nothing is stored for it.
         If the transaction fails, nothing from `items` is stored and the error is
         raised: `ConstraintViolationError`, `StoreUnavailableError` or `StoreError`.
         """
@@ -188,9 +230,14 @@ class Store:
             return []
         try:
             with self._write_transaction(lock_key=APPEND_LOCK_KEY) as connection:
-                return _append_locked(connection, items, accepted_at)
+                writer = _log_writer(connection)
+                outcomes = _append_locked(connection, writer, items, accepted_at)
+                size = writer.flush()
         except sa_exc.SQLAlchemyError as exc:
             raise self._translate(exc, f"append {len(items)} record(s)") from exc
+        if any(isinstance(outcome, Appended) for outcome in outcomes):
+            self._appended(size)
+        return outcomes
 
     def get_record(self, record_id: str) -> StoredRecord | None:
         """The record stored under `record_id`, or None."""
@@ -271,27 +318,37 @@ class Store:
         """Record `events` in one transaction; return them with their sequence numbers, in order.
 
         Sequence numbers increase in item order and in commit order across
-        every replica. If the transaction fails nothing is recorded and the
+        every replica. Each event becomes a leaf of the log in the same
+        transaction. If the transaction fails nothing is recorded and the
         error is raised: `ConstraintViolationError`, `StoreUnavailableError`
         or `StoreError`.
         """
         if not events:
             return []
-        rows = [_access_event_row(event) for event in events]
         # RETURNING with sort_by_parameter_order hands back each row's sequence
         # in the order of `rows`, including when the driver batches the insert.
         statement = insert(access_events_table).returning(
             access_events_table.c.sequence, sort_by_parameter_order=True
         )
         try:
-            with self._write_transaction(lock_key=ACCESS_LOG_LOCK_KEY) as connection:
+            with self._write_transaction(lock_key=APPEND_LOCK_KEY) as connection:
+                writer = _log_writer(connection)
+                rows = [
+                    _access_event_row(event, writer.next_index + position)
+                    for position, event in enumerate(events)
+                ]
                 sequences = connection.execute(statement, rows).scalars().all()
+                stored = [
+                    _stored_access_event({**row, "sequence": sequence})
+                    for row, sequence in zip(rows, sequences, strict=True)
+                ]
+                for event in stored:
+                    writer.append(functools.partial(_access_leaf, event))
+                size = writer.flush()
         except sa_exc.SQLAlchemyError as exc:
             raise self._translate(exc, f"record {len(events)} access event(s)") from exc
-        return [
-            _stored_access_event({**row, "sequence": sequence})
-            for row, sequence in zip(rows, sequences, strict=True)
-        ]
+        self._appended(size)
+        return stored
 
     def list_access_events(
         self,
@@ -342,31 +399,42 @@ class Store:
         True if this call recorded it; False if it was already recorded, in
         which case the existing row (first load time, source) is left as it
         was. Safe when several replicas load the same file at once: exactly
-        one of them gets True.
+        one of them gets True. A version recorded becomes a leaf of the log in
+        the same transaction.
         """
         if not source:
             raise ValueError("source must name where the rules came from, e.g. a file path")
-        row = {
-            "sha256": require_sha256_hex(sha256, "sha256"),
-            "first_loaded_at": require_aware_utc(loaded_at, "loaded_at"),
-            "source": source,
-        }
+        sha256 = require_sha256_hex(sha256, "sha256")
+        loaded_at = require_aware_utc(loaded_at, "loaded_at")
         try:
-            with self._write_transaction(lock_key=ACCESS_LOG_LOCK_KEY) as connection:
+            with self._write_transaction(lock_key=APPEND_LOCK_KEY) as connection:
+                writer = _log_writer(connection)
+                row = {
+                    "sha256": sha256,
+                    "first_loaded_at": loaded_at,
+                    "source": source,
+                    "log_index": writer.next_index,
+                }
                 # ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike) decides
                 # atomically, whatever the isolation level. RETURNING says which
                 # way it went: psycopg reports no rowcount for this statement.
-                dialect_insert = (
-                    postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-                )
                 statement = (
-                    dialect_insert(rules_versions_table)
+                    _dialect_insert(connection)(rules_versions_table)
                     .on_conflict_do_nothing(index_elements=[rules_versions_table.c.sha256])
                     .returning(rules_versions_table.c.sha256)
                 )
                 inserted = connection.execute(statement, row).first()
+                if inserted is not None:
+                    writer.append(
+                        functools.partial(
+                            _rules_leaf, sha256=sha256, source=source, loaded_at=loaded_at
+                        )
+                    )
+                size = writer.flush()
         except sa_exc.SQLAlchemyError as exc:
             raise self._translate(exc, f"record rules version {sha256}") from exc
+        if inserted is not None:
+            self._appended(size)
         return inserted is not None
 
     def list_rules_versions(self) -> list[StoredRulesVersion]:
@@ -384,12 +452,169 @@ class Store:
             for row in rows
         ]
 
+    # ------------------------------------------------------------------ the log
+
+    def add_append_listener(self, listener: AppendListener) -> Callable[[], None]:
+        """Call `listener(tree_size)` after each committed transaction that appended leaves.
+
+        It runs on the thread that committed and must return quickly; an error
+        it raises is logged, never passed to the appender (whose data is
+        committed). Returns a function that removes the listener.
+        """
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._listeners_lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return remove
+
+    def _appended(self, size: int) -> None:
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(size)
+            except Exception:
+                _log.exception("log append listener failed")
+
+    def tree_size(self) -> int:
+        """The number of entries in the log."""
+        with self._read_transaction("read the log's size") as connection:
+            return tree_size(connection)
+
+    def root_at(self, size: int) -> bytes:
+        """MTH of the first `size` entries (RFC 6962 §2.1), from O(log n) stored hashes."""
+        with self._read_transaction(f"compute the root of tree size {size}") as connection:
+            _require_size(connection, size)
+            return _merkle(connection, lambda hashes: root_at(size, hashes))
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """The audit path of entry `index` in the tree of `size` entries (RFC 9162 §2.1.3.1)."""
+        if not 0 <= index < size:
+            raise ValueError(f"entry {index} is not in a tree of {size} entries")
+        with self._read_transaction(f"prove entry {index} in tree size {size}") as connection:
+            _require_size(connection, size)
+            return _merkle(connection, lambda hashes: inclusion_proof(index, size, hashes))
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        """The proof that tree `size1` is a prefix of tree `size2` (RFC 9162 §2.1.4.1)."""
+        if not 0 < size1 <= size2:
+            raise ValueError(
+                f"no consistency proof from tree size {size1} to {size2}; need 0 < size1 <= size2"
+            )
+        with self._read_transaction(f"prove consistency {size1} -> {size2}") as connection:
+            _require_size(connection, size2)
+            return _merkle(connection, lambda hashes: consistency_proof(size1, size2, hashes))
+
+    def leaves(self, start: int, limit: int) -> list[StoredLeaf]:
+        """Up to `limit` entries from index `start`, in order (fewer at the end of the log)."""
+        if start < 0 or limit < 1:
+            raise ValueError(f"start must be >= 0 and limit >= 1, got {start} and {limit}")
+        query = (
+            select(log_leaves_table.c.leaf_index, log_leaves_table.c.leaf)
+            .where(log_leaves_table.c.leaf_index >= start)
+            .order_by(log_leaves_table.c.leaf_index)
+            .limit(limit)
+        )
+        with self._read_transaction("read log entries") as connection:
+            rows = connection.execute(query).all()
+        return [StoredLeaf(row.leaf_index, bytes(row.leaf)) for row in rows]
+
+    def entries(self, start: int, end: int) -> Iterator[StoredLeaf]:
+        """Every entry with start <= index < end, in order, read a page at a time.
+
+        Each page is its own short read; the iterator holds no connection
+        between pages. Stops early if the log has fewer entries.
+        """
+        if not 0 <= start <= end:
+            raise ValueError(f"need 0 <= start <= end, got {start} and {end}")
+        position = start
+        while position < end:
+            page = self.leaves(position, min(_ENTRIES_PAGE, end - position))
+            for leaf in page:
+                if leaf.index >= end:
+                    return
+                yield leaf
+            if not page:
+                return
+            position = page[-1].index + 1
+
+    def add_checkpoint(self, tree_size: int, note: bytes, created_at: datetime) -> bool:
+        """Keep a signed checkpoint; False if one of this tree size is already kept (unchanged)."""
+        row = {
+            "tree_size": tree_size,
+            "note": note,
+            "created_at": require_aware_utc(created_at, "created_at"),
+        }
+        try:
+            with self._write_transaction(lock_key=None) as connection:
+                statement = (
+                    _dialect_insert(connection)(checkpoints_table)
+                    .on_conflict_do_nothing(index_elements=[checkpoints_table.c.tree_size])
+                    .returning(checkpoints_table.c.tree_size)
+                )
+                inserted = connection.execute(statement, row).first()
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._translate(exc, f"keep the checkpoint of tree size {tree_size}") from exc
+        return inserted is not None
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The checkpoint of the largest tree size, with its cosignatures; None before the first."""
+        query = select(checkpoints_table).order_by(checkpoints_table.c.tree_size.desc()).limit(1)
+        with self._read_transaction("read the latest checkpoint") as connection:
+            row = connection.execute(query).first()
+            return None if row is None else _stored_checkpoint(connection, row._mapping)
+
+    def checkpoint(self, tree_size: int) -> StoredCheckpoint | None:
+        """The checkpoint of exactly `tree_size`, with its cosignatures, or None."""
+        query = select(checkpoints_table).where(checkpoints_table.c.tree_size == tree_size)
+        with self._read_transaction(f"read the checkpoint of size {tree_size}") as connection:
+            row = connection.execute(query).first()
+            return None if row is None else _stored_checkpoint(connection, row._mapping)
+
+    def add_cosignatures(self, tree_size: int, cosignatures: Sequence[NewCosignature]) -> int:
+        """Keep verified cosignatures of the checkpoint of `tree_size`; return how many were new.
+
+        A cosigner (name and key ID) already held for that checkpoint keeps its
+        first cosignature. The checkpoint must be kept, else
+        `ConstraintViolationError`.
+        """
+        if not cosignatures:
+            return 0
+        rows = [
+            {
+                "tree_size": tree_size,
+                "cosigner": c.cosigner,
+                "key_id": c.key_id,
+                "line": c.line,
+                "timestamp": c.timestamp,
+            }
+            for c in cosignatures
+        ]
+        table = cosignatures_table
+        try:
+            with self._write_transaction(lock_key=None) as connection:
+                statement = (
+                    _dialect_insert(connection)(table)
+                    .on_conflict_do_nothing(
+                        index_elements=[table.c.tree_size, table.c.cosigner, table.c.key_id]
+                    )
+                    .returning(table.c.cosigner)
+                )
+                added = sum(connection.execute(statement, row).first() is not None for row in rows)
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._translate(exc, f"keep cosignatures of tree size {tree_size}") from exc
+        return added
+
     @contextmanager
-    def _write_transaction(self, *, lock_key: int) -> Iterator[Connection]:
+    def _write_transaction(self, *, lock_key: int | None) -> Iterator[Connection]:
         with self._engine.connect() as connection:
             connection.execution_options(**{WRITE_TRANSACTION: True})
             with connection.begin():
-                if connection.dialect.name == "postgresql":
+                if lock_key is not None and connection.dialect.name == "postgresql":
                     connection.execute(select(func.pg_advisory_xact_lock(lock_key)))
                 yield connection
 
@@ -417,13 +642,52 @@ class Store:
         return StoreError(f"cannot {action} in {self._display_url}: {reason}")
 
 
+def _dialect_insert(connection: Connection) -> Any:
+    """INSERT with ON CONFLICT DO NOTHING: the same statement on PostgreSQL and SQLite."""
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+
+
+def _log_writer(connection: Connection) -> LogWriter:
+    try:
+        return LogWriter(connection)
+    except MerkleError as exc:
+        raise LogIntegrityError(str(exc)) from exc
+
+
+def _require_size(connection: Connection, size: int) -> None:
+    current = tree_size(connection)
+    if not 0 <= size <= current:
+        raise ValueError(f"tree size {size} is not in 0..{current}, the entries the log holds")
+
+
+def _merkle(connection: Connection, compute: Callable[[SubtreeHashes], T]) -> T:
+    try:
+        return with_stored_hashes(connection, compute)
+    except MerkleError as exc:
+        raise LogIntegrityError(f"the log's stored hashes are incomplete: {exc}") from exc
+
+
+def _stored_checkpoint(connection: Connection, row: RowMapping) -> StoredCheckpoint:
+    table = cosignatures_table
+    cosignatures = connection.execute(
+        select(table.c.cosigner, table.c.key_id, table.c.line, table.c.timestamp)
+        .where(table.c.tree_size == row["tree_size"])
+        .order_by(table.c.cosigner, table.c.key_id)
+    ).all()
+    return StoredCheckpoint(
+        tree_size=row["tree_size"],
+        note=bytes(row["note"]),
+        created_at=row["created_at"],
+        cosignatures=tuple(
+            StoredCosignature(c.cosigner, c.key_id, c.line, c.timestamp) for c in cosignatures
+        ),
+    )
+
+
 def _append_locked(
-    connection: Connection, items: Sequence[NewRecord], accepted_at: datetime
+    connection: Connection, writer: LogWriter, items: Sequence[NewRecord], accepted_at: datetime
 ) -> list[AppendOutcome]:
-    """The body of `append_records`, run while holding the database's append lock."""
-    next_index: int = connection.execute(
-        select(func.coalesce(func.max(records_table.c.log_index), -1) + 1)
-    ).scalar_one()
+    """The body of `append_records`, run while holding the log's lock."""
     known = _records_by_id(connection, {item.record_id for item in items})
     outcomes: list[AppendOutcome] = []
     record_rows: list[dict[str, Any]] = []
@@ -436,8 +700,8 @@ def _append_locked(
             else:
                 outcomes.append(Conflict(existing, item.envelope_sha256))
             continue
-        stored = _stored_from_new(item, next_index, accepted_at)
-        next_index += 1
+        stored = _stored_from_new(item, writer.next_index, accepted_at)
+        writer.append(functools.partial(_record_leaf, stored))
         known[item.record_id] = stored
         outcomes.append(Appended(stored))
         record_rows.append(_record_row(stored))
@@ -514,8 +778,9 @@ def _stored_record(row: RowMapping) -> StoredRecord:
     return StoredRecord(**{column.name: row[column.name] for column in _RECORD_COLUMNS})
 
 
-def _access_event_row(event: NewAccessEvent) -> dict[str, Any]:
+def _access_event_row(event: NewAccessEvent, log_index: int) -> dict[str, Any]:
     return {
+        "log_index": log_index,
         "at": event.at,
         "reader_participant": event.reader_participant,
         "reader_agency": event.reader_agency,
@@ -531,9 +796,47 @@ def _access_event_row(event: NewAccessEvent) -> dict[str, Any]:
     }
 
 
+def _record_leaf(record: StoredRecord, index: int, previous: bytes | None) -> bytes:
+    return encode_record_entry(
+        index,
+        previous,
+        record_id=record.record_id,
+        accepted_at=record.accepted_at,
+        envelope=record.envelope,
+        signer_certificate=record.signer_certificate,
+    )
+
+
+def _rules_leaf(
+    index: int, previous: bytes | None, *, sha256: str, source: str, loaded_at: datetime
+) -> bytes:
+    return encode_rules_entry(index, previous, sha256=sha256, source=source, loaded_at=loaded_at)
+
+
+def _access_leaf(event: StoredAccessEvent, index: int, previous: bytes | None) -> bytes:
+    return encode_access_entry(
+        index,
+        previous,
+        sequence=event.sequence,
+        at=event.at,
+        reader_participant=event.reader_participant,
+        reader_agency=event.reader_agency,
+        reader_client=event.reader_client,
+        record_id=event.record_id,
+        action=event.action,
+        allowed=event.allowed,
+        view=event.view,
+        reasons=[Reason(r["cite"], r["text"]) for r in json.loads(event.reasons)],
+        disclosed=[c for c in event.disclosed.split(",") if c],
+        withheld=[c for c in event.withheld.split(",") if c],
+        rules_sha256=event.rules_sha256,
+    )
+
+
 def _stored_access_event(row: RowMapping | dict[str, Any]) -> StoredAccessEvent:
     return StoredAccessEvent(
         sequence=row["sequence"],
+        log_index=row["log_index"],
         at=row["at"],
         reader_participant=row["reader_participant"],
         reader_agency=row["reader_agency"],

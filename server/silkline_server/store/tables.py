@@ -1,5 +1,6 @@
-"""The store's SQLModel tables: `records` (the log, in commit order), `disclosures`,
-and the access log: `access_events` and `rules_versions`.
+"""The store's SQLModel tables: `records` and their `disclosures`, the access log
+(`access_events`, `rules_versions`), and the tamper-evident log over all of them:
+`log_leaves`, `log_nodes`, `checkpoints` and `cosignatures`.
 
 Schema changes go through an Alembic revision in `store/migrations/versions/`;
 a test compares the migrated schema with these definitions on both backends.
@@ -16,10 +17,12 @@ from sqlalchemy import (
     Column,
     Dialect,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -82,8 +85,9 @@ class StoreTable(SQLModel, registry=registry(metadata=store_metadata)):
 
 
 class RecordRow(StoreTable, table=True):
-    """One accepted record. `log_index` is its position in the log, assigned by the
-    store in commit order from 0, never reused."""
+    """One accepted record. `log_index` is the index of its leaf in the log (`log_leaves`),
+    which it shares with access events and rules versions: assigned in commit order,
+    never reused."""
 
     __tablename__ = "records"
     __table_args__ = (Index(None, "originator_participant", "originator_agency"),)
@@ -148,6 +152,8 @@ class AccessEventRow(StoreTable, table=True):
     disclosed: str = Field(sa_column=Column(String(), nullable=False))
     withheld: str = Field(sa_column=Column(String(), nullable=False))
     rules_sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    # The index of this event's leaf in the log.
+    log_index: int = Field(sa_column=Column(BigInteger(), nullable=False, unique=True))
 
 
 class RulesVersionRow(StoreTable, table=True):
@@ -158,6 +164,60 @@ class RulesVersionRow(StoreTable, table=True):
     sha256: str = Field(sa_column=Column(String(64), primary_key=True))
     first_loaded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     source: str = Field(sa_column=Column(String(), nullable=False))
+    # The index of this version's leaf in the log.
+    log_index: int = Field(sa_column=Column(BigInteger(), nullable=False, unique=True))
+
+
+class LogLeafRow(StoreTable, table=True):
+    """One entry of the log: the exact leaf bytes (silkline.formats.log_entry) and
+    their RFC 6962 leaf hash. Indices are contiguous from 0."""
+
+    __tablename__ = "log_leaves"
+
+    leaf_index: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    leaf: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
+    leaf_hash: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
+
+
+class LogNodeRow(StoreTable, table=True):
+    """The hash of one complete (perfect) subtree of 2**level leaves, level >= 1, starting
+    at leaf node_index * 2**level. Written when its last leaf is appended, so a proof
+    reads O(log n) rows and never rehashes leaves."""
+
+    __tablename__ = "log_nodes"
+    __table_args__ = (PrimaryKeyConstraint("level", "node_index"),)
+
+    level: int = Field(sa_column=Column(Integer(), nullable=False, autoincrement=False))
+    node_index: int = Field(sa_column=Column(BigInteger(), nullable=False, autoincrement=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
+
+
+class CheckpointRow(StoreTable, table=True):
+    """A checkpoint the log signed: the C2SP signed note exactly as signed (log signature only)."""
+
+    __tablename__ = "checkpoints"
+
+    tree_size: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    note: bytes = Field(sa_column=Column(LargeBinary(), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CosignatureRow(StoreTable, table=True):
+    """A witness's verified C2SP tlog-cosignature/v1 line over one checkpoint."""
+
+    __tablename__ = "cosignatures"
+    __table_args__ = (
+        PrimaryKeyConstraint("tree_size", "cosigner", "key_id"),
+        ForeignKeyConstraint(["tree_size"], ["checkpoints.tree_size"]),
+    )
+
+    tree_size: int = Field(sa_column=Column(BigInteger(), nullable=False, autoincrement=False))
+    cosigner: str = Field(sa_column=Column(String(), nullable=False))
+    key_id: int = Field(sa_column=Column(BigInteger(), nullable=False, autoincrement=False))
+    # The signature line, with its final newline, exactly as the witness sent it.
+    line: str = Field(sa_column=Column(Text(), nullable=False))
+    # Seconds since the epoch, as the cosignature states it.
+    timestamp: int = Field(sa_column=Column(BigInteger(), nullable=False))
 
 
 def _table(name: str) -> Table:
@@ -175,3 +235,15 @@ access_events_table: Table = _table("access_events")
 
 rules_versions_table: Table = _table("rules_versions")
 """Core view of `RulesVersionRow`."""
+
+log_leaves_table: Table = _table("log_leaves")
+"""Core view of `LogLeafRow`."""
+
+log_nodes_table: Table = _table("log_nodes")
+"""Core view of `LogNodeRow`."""
+
+checkpoints_table: Table = _table("checkpoints")
+"""Core view of `CheckpointRow`."""
+
+cosignatures_table: Table = _table("cosignatures")
+"""Core view of `CosignatureRow`."""
