@@ -36,6 +36,7 @@ from silkline_server.fanout import RecordFanout
 from silkline_server.log.checkpointer import Checkpointer
 from silkline_server.log.checkpoints import CheckpointPublisher
 from silkline_server.receipts import ReceiptSigner, load_log_signer
+from silkline_server.retention import RetentionJob
 from silkline_server.services.admin import AdminServicer
 from silkline_server.services.audit import AuditServicer
 from silkline_server.services.indicators import IndicatorsServicer
@@ -66,6 +67,7 @@ class RunningServer:
     access: AccessControl
     port: int
     fanout: RecordFanout
+    retention: RetentionJob
 
     async def drain(self, grace_period_s: float) -> None:
         """Stop accepting calls, let in-flight calls finish within the grace period."""
@@ -74,6 +76,7 @@ class RunningServer:
         # Subscriptions never end on their own: end them now, with their resume cursors.
         self.fanout.close()
         await self.server.stop(grace_period_s)
+        await self.retention.stop()
         # In-flight publishes have been answered or cancelled: nothing is left to commit.
         await self.committer.stop()
         # Last: a checkpoint covering every entry committed above.
@@ -175,6 +178,8 @@ async def start_server(config: ServerConfig) -> RunningServer:
         store.close()
         raise StartupError(f"cannot listen on {config.listen}: {exc}") from exc
     await server.start()
+    retention = RetentionJob(store, access)
+    await retention.start()
     for name in ("", *SERVICE_NAMES):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
     log.info(
@@ -187,7 +192,15 @@ async def start_server(config: ServerConfig) -> RunningServer:
         witnesses=[w.vkey for w in config.witnesses],
     )
     return RunningServer(
-        server, health, store, committer, checkpointer, access, port, fanout=fanout
+        server,
+        health,
+        store,
+        committer,
+        checkpointer,
+        access,
+        port,
+        fanout=fanout,
+        retention=retention,
     )
 
 

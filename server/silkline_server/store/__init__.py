@@ -34,6 +34,7 @@ from silkline_server.store.log_values import (
 )
 from silkline_server.store.outcomes import AlreadyPresent, Appended, AppendOutcome, Conflict
 from silkline_server.store.records import (
+    HeldDisclosure,
     NewDisclosure,
     NewRecord,
     StoredDisclosure,
@@ -52,6 +53,7 @@ __all__ = [
     "ConstraintViolationError",
     "GroupCommitter",
     "GroupCommitterNotRunningError",
+    "HeldDisclosure",
     "LogIntegrityError",
     "MigrationError",
     "NewAccessEvent",

@@ -99,3 +99,14 @@ class StoredDisclosure:
     field_class: str
     disclosure: str | None
     erased_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HeldDisclosure:
+    """A disclosure still held, with the record facts a retention rule is judged on."""
+
+    disclosure_id: int
+    record_id: str
+    field_class: str
+    originator_participant: str
+    created_at: datetime

@@ -74,6 +74,7 @@ from silkline_server.store.log_values import (
 from silkline_server.store.merkle_log import LogWriter, tree_size, with_stored_hashes
 from silkline_server.store.outcomes import AlreadyPresent, Appended, AppendOutcome, Conflict
 from silkline_server.store.records import (
+    HeldDisclosure,
     NewRecord,
     StoredDisclosure,
     StoredRecord,
@@ -268,6 +269,66 @@ class Store:
             )
             for row in rows
         ]
+
+    def held_disclosures(self) -> list[HeldDisclosure]:
+        """Every disclosure not yet erased, with what retention needs to judge it."""
+        query = (
+            select(
+                disclosures_table.c.id,
+                disclosures_table.c.record_id,
+                disclosures_table.c.field_class,
+                records_table.c.originator_participant,
+                records_table.c.created_at,
+            )
+            .join(records_table, records_table.c.record_id == disclosures_table.c.record_id)
+            .where(disclosures_table.c.disclosure.is_not(None))
+            .order_by(disclosures_table.c.id)
+        )
+        with self._read_transaction("read held disclosures") as connection:
+            rows = connection.execute(query).all()
+        return [
+            HeldDisclosure(
+                disclosure_id=row.id,
+                record_id=row.record_id,
+                field_class=row.field_class,
+                originator_participant=row.originator_participant,
+                created_at=row.created_at,
+            )
+            for row in rows
+        ]
+
+    def disclosure_recipients(self, record_id: str, field_class: str) -> set[str]:
+        """Participants that were given this record's disclosure of `field_class` (access log)."""
+        padded = "," + access_events_table.c.disclosed + ","
+        query = (
+            select(access_events_table.c.reader_participant)
+            .where(
+                access_events_table.c.record_id == record_id,
+                access_events_table.c.allowed.is_(True),
+                padded.like(f"%,{field_class},%"),
+            )
+            .distinct()
+        )
+        with self._read_transaction("read disclosure recipients") as connection:
+            return {row[0] for row in connection.execute(query).all()}
+
+    def erase_disclosures(self, disclosure_ids: Sequence[int], erased_at: datetime) -> int:
+        """Erase these disclosures' text (retention); the records, envelopes and log stay."""
+        if not disclosure_ids:
+            return 0
+        statement = (
+            disclosures_table.update()
+            .where(
+                disclosures_table.c.id.in_(list(disclosure_ids)),
+                disclosures_table.c.disclosure.is_not(None),
+            )
+            .values(disclosure=None, erased_at=erased_at)
+        )
+        try:
+            with self._write_transaction(lock_key=None) as connection:
+                return connection.execute(statement).rowcount
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._translate(exc, "erase disclosures") from exc
 
     def list_records(
         self,
