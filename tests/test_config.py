@@ -68,8 +68,9 @@ def _cosigner_vkey(name: str = "witness.uz.example") -> str:
     return cosigner_verifier(name, key).vkey
 
 
-def test_no_witness_is_configured_by_default() -> None:
-    assert load_config(DEV_CONFIG).witnesses == ()
+def test_the_dev_config_trusts_the_example_witness() -> None:
+    (witness,) = load_config(DEV_CONFIG).witnesses
+    assert witness.vkey + "\n" == (EXAMPLE / "UNODC" / "witness.vkey").read_text()
 
 
 def test_witness_keys_are_cosignature_v1_verifier_keys() -> None:

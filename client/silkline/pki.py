@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from silkline.formats.checkpoint import cosigner_verifier
 from silkline.formats.note import NoteSigner
 
 __all__ = [
@@ -347,6 +348,17 @@ def log_verifier_key(key: ed25519.Ed25519PrivateKey, origin: str = EXAMPLE_LOG_O
     return NoteSigner(origin, key).verifier.vkey + "\n"
 
 
+EXAMPLE_WITNESS_NAME = "witness.unodc.example"
+
+
+def witness_verifier_key(key: ed25519.Ed25519PrivateKey, name: str = EXAMPLE_WITNESS_NAME) -> str:
+    """The cosignature/v1 verifier key line of a witness key (what the server is given)."""
+    public = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    return cosigner_verifier(name, public).vkey + "\n"
+
+
 def example_pki_files(now: datetime) -> list[PkiFile]:
     """Build every file of the example PKI in memory (the layout in README.md).
 
@@ -376,6 +388,14 @@ def example_pki_files(now: datetime) -> list[PkiFile]:
     log_key = ed25519.Ed25519PrivateKey.generate()
     files.append(PkiFile(PurePosixPath(HUB, "log.key"), _key_pem(log_key), True))
     files.append(PkiFile(PurePosixPath(HUB, "log.vkey"), log_verifier_key(log_key).encode(), False))
+    # A witness run by UNODC: it cosigns checkpoints it found consistent.
+    witness_key = ed25519.Ed25519PrivateKey.generate()
+    files.append(PkiFile(PurePosixPath("UNODC", "witness.key"), _key_pem(witness_key), True))
+    files.append(
+        PkiFile(
+            PurePosixPath("UNODC", "witness.vkey"), witness_verifier_key(witness_key).encode(), False
+        )
+    )
 
     for agency in EXAMPLE_AGENCIES:
         ca_cert, ca_key = cas[agency.participant]
@@ -658,6 +678,7 @@ generation for twenty years.
 | `{HUB}/server.crt`, `.key` | server certificate: `localhost`, `127.0.0.1`, serverAuth |
 | `{HUB}/log.key` | the log's Ed25519 key: signs receipts and checkpoints |
 | `{HUB}/log.vkey` | its note verifier key for origin `{EXAMPLE_LOG_ORIGIN}` |
+| `UNODC/witness.key`, `.vkey` | witness key `{EXAMPLE_WITNESS_NAME}`, cosignature/v1 vkey |
 | `<P>/<agency>.crt`, `.key` | agency TLS client certificate: clientAuth, roles as `OU` |
 | `<P>/<agency>.signing.crt`, `.key` | agency record-signing certificate (Ed25519) |
 | `trust-bundle.pem` | the participants' CA certificates (not `{HUB}`'s): what the server trusts |

@@ -384,6 +384,82 @@ def feed_while_watching(env: dict[str, str], port: int) -> dict[str, object]:
     }
 
 
+def audit_scenario(env: dict[str, str]) -> dict[str, object]:
+    """UNODC's auditor exports the log and verifies it offline; a witness cosigns."""
+    console.print(
+        Rule("10. The auditor exports the log and verifies it offline; a witness cosigns")
+    )
+    witness = silkline(
+        "--profile",
+        "unodc-audit",
+        "witness",
+        "--state",
+        str(OUT / "witness-unodc"),
+        "--key",
+        str(CERTS / "UNODC" / "witness.key"),
+        "--name",
+        "witness.unodc.example",
+        "--trust",
+        str(CERTS),
+        env=env,
+    )
+    console.print(f"  witness.unodc.example: exit {witness.returncode}: {witness.stdout.strip()}")
+    if witness.returncode != 0:
+        raise DemoFailedError(f"the witness did not cosign: {witness.stderr}")
+    export_dir = OUT / "audit"
+    exported = silkline(
+        "--profile",
+        "unodc-audit",
+        "audit",
+        "export",
+        "--out",
+        str(export_dir),
+        "--trust",
+        str(CERTS),
+        env=env,
+    )
+    if exported.returncode != 0:
+        raise DemoFailedError(f"audit export failed: {exported.stderr}")
+    console.print(f"  exported to {export_dir.relative_to(REPO)}")
+    verified = silkline(
+        "audit",
+        "verify",
+        str(export_dir),
+        "--witness-key",
+        str(CERTS / "UNODC" / "witness.vkey"),
+        "--min-witnesses",
+        "1",
+        env=env,
+    )
+    console.print(verified.stdout.rstrip())
+    if verified.returncode != 0:
+        raise DemoFailedError(f"audit verify failed: {verified.stdout}{verified.stderr}")
+    tampered = OUT / "audit-tampered"
+    shutil.copytree(export_dir, tampered)
+    lines = (tampered / "entries.jsonl").read_text().splitlines()
+    middle = len(lines) // 2
+    entry = json.loads(lines[middle])
+    leaf = bytearray(base64.b64decode(entry["leaf"]))
+    leaf[len(leaf) // 2] ^= 0x01  # one bit of one stored entry
+    entry["leaf"] = base64.b64encode(bytes(leaf)).decode()
+    lines[middle] = json.dumps(entry)
+    (tampered / "entries.jsonl").write_text("\n".join(lines) + "\n")
+    refused = silkline("audit", "verify", str(tampered), env=env)
+    console.print(
+        f"  one bit of entry {middle} flipped: exit {refused.returncode}: "
+        f"{(refused.stderr or refused.stdout).strip().splitlines()[-1]}"
+    )
+    if refused.returncode == 0:
+        raise DemoFailedError("a tampered export verified")
+    return {
+        "export": str(export_dir.relative_to(REPO)),
+        "entries": len(lines),
+        "verify_exit_code": verified.returncode,
+        "tampered_entry": middle,
+        "tampered_verify_exit_code": refused.returncode,
+    }
+
+
 def run_demo(workdir: Path) -> dict[str, object]:
     env = dict(os.environ, XDG_CONFIG_HOME=str(OUT / "config"), NO_COLOR="1")
     summary: dict[str, object] = {}
@@ -436,8 +512,9 @@ def run_demo(workdir: Path) -> dict[str, object]:
         summary["refusals"] = refusals
         summary["signed_record"] = signed_record_scenario(env)
         summary["feed"] = feed_while_watching(env, port)
+        summary["audit"] = audit_scenario(env)
     finally:
-        console.print(Rule("10. SIGTERM: drain and stop"))
+        console.print(Rule("11. SIGTERM: drain and stop"))
         process.send_signal(signal.SIGTERM)
         exit_code = process.wait(timeout=30)
         console.print(f"server exited with {exit_code}")
