@@ -30,7 +30,7 @@ demo: install
 	$(PY) deploy/dev/demo.py
 
 lint: install $(NODE_DIR)/node_modules/.installed
-	$(VENV)/bin/ruff check server client tests deploy
+	$(VENV)/bin/ruff check server client tests deploy proto bench docs
 	$(VENV)/bin/mypy
 	@if [ -x $(BUF) ]; then $(BUF) lint && echo "buf lint: ok"; \
 	else echo "SKIPPED buf lint: $(BUF) not installed (needs npm)"; fi

@@ -225,7 +225,7 @@ def list_everything(port: int) -> int:
     seen = 0
     token = ""
     with analyst_channel(port) as channel:
-        stub = records_pb2_grpc.RecordsServiceStub(channel)
+        stub = records_pb2_grpc.RecordsServiceStub(channel)  # type: ignore[no-untyped-call]
         while True:
             reply = stub.List(
                 records_pb2.ListRequest(page_size=1000, page_token=token), timeout=3600
@@ -238,7 +238,7 @@ def list_everything(port: int) -> int:
 
 def ask_indicators(port: int) -> Any:
     with analyst_channel(port) as channel:
-        stub = indicators_pb2_grpc.IndicatorsServiceStub(channel)
+        stub = indicators_pb2_grpc.IndicatorsServiceStub(channel)  # type: ignore[no-untyped-call]
         return indicators_of(stub.GetIndicators(request_of(QUERY), timeout=3600), QUERY)
 
 

@@ -180,7 +180,8 @@ def test_every_key_is_unencrypted_pkcs8_and_matches_its_certificate(pki_dir: Pat
     for key_path in pki_dir.rglob("*.key"):
         assert key_path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----\n")
         stem = key_path.relative_to(pki_dir).as_posix().removesuffix(".key")
-        if stem not in ("hub/log", "UNODC/witness"):  # the log key has no certificate: its verifier key is published
+        # The log's and the witness's keys have no certificate: their verifier keys are published.
+        if stem not in ("hub/log", "UNODC/witness"):
             assert_key_matches(pki_dir, stem)
 
 

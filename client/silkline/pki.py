@@ -391,11 +391,8 @@ def example_pki_files(now: datetime) -> list[PkiFile]:
     # A witness run by UNODC: it cosigns checkpoints it found consistent.
     witness_key = ed25519.Ed25519PrivateKey.generate()
     files.append(PkiFile(PurePosixPath("UNODC", "witness.key"), _key_pem(witness_key), True))
-    files.append(
-        PkiFile(
-            PurePosixPath("UNODC", "witness.vkey"), witness_verifier_key(witness_key).encode(), False
-        )
-    )
+    witness_vkey = witness_verifier_key(witness_key).encode()
+    files.append(PkiFile(PurePosixPath("UNODC", "witness.vkey"), witness_vkey, False))
 
     for agency in EXAMPLE_AGENCIES:
         ca_cert, ca_key = cas[agency.participant]

@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+# Run as a script: deploy/dev is on sys.path.
+from report_demo import ReportScenarioError, report_scenario
 from rich.console import Console
 from rich.rule import Rule
 
@@ -387,7 +389,7 @@ def feed_while_watching(env: dict[str, str], port: int) -> dict[str, object]:
 def audit_scenario(env: dict[str, str]) -> dict[str, object]:
     """UNODC's auditor exports the log and verifies it offline; a witness cosigns."""
     console.print(
-        Rule("10. The auditor exports the log and verifies it offline; a witness cosigns")
+        Rule("11. The auditor exports the log and verifies it offline; a witness cosigns")
     )
     witness = silkline(
         "--profile",
@@ -512,9 +514,22 @@ def run_demo(workdir: Path) -> dict[str, object]:
         summary["refusals"] = refusals
         summary["signed_record"] = signed_record_scenario(env)
         summary["feed"] = feed_while_watching(env, port)
+        console.print(
+            Rule("10. Indicators: India's seizures, 2023 vs 2024, as CARICC/ANALYSIS sees them")
+        )
+        try:
+            summary["report"] = report_scenario(
+                env,
+                silkline,
+                OUT,
+                endpoint=f"127.0.0.1:{port}",
+                echo=lambda text: console.print(text, markup=False, highlight=False),
+            )
+        except ReportScenarioError as exc:
+            raise DemoFailedError(str(exc)) from exc
         summary["audit"] = audit_scenario(env)
     finally:
-        console.print(Rule("11. SIGTERM: drain and stop"))
+        console.print(Rule("12. SIGTERM: drain and stop"))
         process.send_signal(signal.SIGTERM)
         exit_code = process.wait(timeout=30)
         console.print(f"server exited with {exit_code}")
@@ -547,7 +562,7 @@ def main() -> int:
     console.print(Rule("done"))
     console.print(
         "everything the demo produced is in demo-out/ "
-        "(summary.json, server.log, whoami-*.json, seizure-alert.bundle.json)"
+        "(summary.json, server.log, seizure-alert.bundle.json, report.html, audit/)"
     )
     return 0
 

@@ -7,6 +7,7 @@ UNODC/AUDIT (the auditor role in deploy/rules/network.toml).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -71,8 +72,8 @@ def server_config(folder: Path, witnesses: list[Witness]) -> Path:
     text = DEV_CONFIG.read_text()
     text = text.replace('"../../', f'"{REPO}/').replace('"../rules/', f'"{REPO}/deploy/rules/')
     keys = ", ".join(f'"{w.verifier.vkey}"' for w in witnesses)
-    assert "keys = []" in text
-    text = text.replace("keys = []", f"keys = [{keys}]")
+    text, replaced = re.subn(r"^keys = \[.*$", f"keys = [{keys}]", text, flags=re.MULTILINE)
+    assert replaced == 1, "the dev config's [witnesses] keys line moved"
     path = folder / "server.toml"
     path.write_text(text)
     return path

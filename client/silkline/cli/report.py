@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ import click
 from cryptography import x509
 from rich.console import Console
 
+from silkline.cli.exit_codes import ExitCode
 from silkline.cli.output import stderr, stdout
 from silkline.cli.session import selected_profile
 from silkline.connection import open_channel
@@ -39,10 +41,12 @@ from silkline.indicators.render import (
 )
 from silkline.indicators.sample import DEFAULT_SEED, SAMPLE_YEARS, india_seizures
 from silkline.indicators.wire import indicators_of, request_of
+from silkline.log_export import ExportError, count_entry_lines
 from silkline.trust import TrustConfigurationError, TrustStore
 from silkline.v1 import indicators_pb2_grpc
 
 FORMATS = ("table", "json", "csv", "html", "png")
+PARALLEL_FROM = 5000  # entries of an export from which its signatures are checked in parallel
 # --by route is short for the three route dimensions.
 _ALIASES = {"route": ("route_origin", "route_transit", "route_destination")}
 
@@ -59,7 +63,16 @@ class ReportGroup(click.Group):
 @click.group(cls=ReportGroup)
 def report() -> None:
     """Indicators (seizures, arrests, prosecutions, trainings, rehabilitation, livelihood)
-    over the records this agency may see, or offline over an audit export."""
+    over the records this agency may see, or offline over an audit export.
+
+    \b
+    silkline report --from 2023-01-01 --to 2024-12-31 --by year,drug
+    silkline report --by participant,month --format html --out report.html
+    silkline report --offline EXPORT_DIR --format csv
+    silkline report sample --out india.jsonl
+
+    `show` is the default command: its options may follow `report` directly.
+    """
 
 
 def _dimensions(value: str | None) -> tuple[str, ...]:
@@ -111,6 +124,12 @@ def _dimensions(value: str | None) -> tuple[str, ...]:
     help="--offline on an export already verified with `silkline audit verify`: skip it here.",
 )
 @click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="--offline: processes checking signatures (default: every CPU for large exports).",
+)
+@click.option(
     "--rates",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Exchange-rate table (JSON, as the built-in one) for --offline.",
@@ -127,6 +146,7 @@ def show(
     offline: Path | None,
     trust_dir: Path | None,
     no_verify: bool,
+    jobs: int | None,
     rates: Path | None,
     title: str,
     timeout: float,
@@ -156,10 +176,18 @@ def show(
     except QueryError as exc:
         raise click.BadParameter(exc.message, param_hint="--to") from exc
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    if offline is not None:
-        indicators, context = _offline(offline, query, trust_dir, not no_verify, rates)
-    else:
-        indicators, context = _online(query, timeout)
+    # Many records take minutes (the server judges each one; offline, each signature
+    # is checked): say so on a terminal.
+    waiting = (
+        stderr.status("computing indicators", spinner="dots")
+        if stderr.is_terminal
+        else contextlib.nullcontext()
+    )
+    with waiting:
+        if offline is not None:
+            indicators, context = _offline(offline, query, trust_dir, not no_verify, rates, jobs)
+        else:
+            indicators, context = _online(query, timeout)
     context = ReportContext(context.source, context.verified, generated)
     _write(indicators, context, output, out, title)
 
@@ -183,16 +211,26 @@ def _offline(
     trust_dir: Path | None,
     verify: bool,
     rates_path: Path | None,
+    jobs: int | None,
 ) -> tuple[Indicators, ReportContext]:
+    if jobs is None:
+        # Worker processes take a moment to start: worth it for large exports only.
+        try:
+            large = count_entry_lines(folder) >= PARALLEL_FROM
+        except ExportError:
+            large = False
+        jobs = (os.cpu_count() or 1) if large else 1
     try:
         rates = load_rate_table(rates_path)
         trust = TrustStore.from_folder(trust_dir) if trust_dir is not None else None
-        indicators, source = indicators_offline(folder, query, rates, trust=trust, verify=verify)
+        indicators, source = indicators_offline(
+            folder, query, rates, trust=trust, verify=verify, jobs=jobs
+        )
     except (RateTableError, TrustConfigurationError) as exc:
         raise click.UsageError(str(exc)) from exc
     except OfflineSourceError as exc:
         stderr.print(f"[red]error[/red] {exc}", highlight=False)
-        sys.exit(5)
+        sys.exit(ExitCode.INVALID_INPUT)
     what = "audit export" if source.kind == "export" else "record bundles"
     return indicators, ReportContext(
         f"{what} {folder} ({source.records} records), computed offline", source.verified

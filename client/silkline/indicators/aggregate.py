@@ -220,8 +220,13 @@ class _Grouper:
     def add_contribution(self, contribution: Contribution, year: str, month: str) -> None:
         cells = self.cells
         record_id = contribution.record_id
+        # The facts of one seized item (quantity, values) share their dimensions' mapping.
+        known: dict[int, list[DimensionValues]] = {}
         for fact in contribution.facts:
-            for key in self.keys(fact, year, month):
+            keys = known.get(id(fact.dimensions))
+            if keys is None:
+                keys = known[id(fact.dimensions)] = self.keys(fact, year, month)
+            for key in keys:
                 cell = cells.get((fact.measure, fact.unit, key))
                 if cell is None:
                     cell = cells[fact.measure, fact.unit, key] = _Cell()

@@ -50,6 +50,14 @@ _MEASURE_LABELS: Final = {
     "livelihood_area": "Livelihood area converted",
 }
 
+_SINGULAR: Final = {
+    "seizures": "seizure",
+    "persons": "person",
+    "cases": "case",
+    "sessions": "session",
+    "operations": "operation",
+}
+
 _DIMENSION_LABELS: Final = {
     "participant": "Participant",
     "agency": "Agency",
@@ -104,6 +112,8 @@ def value_text(value: Decimal, unit: str) -> str:
         return f"{_grouped(value.quantize(_MILLI, ROUND_HALF_EVEN))} kg"
     if len(unit) == 3 and unit.isupper():  # another currency, left unconverted
         return f"{unit} {_grouped(value)}"
+    if value == 1 and unit in _SINGULAR:
+        return f"1 {_SINGULAR[unit]}"
     return f"{_grouped(value)} {unit}"
 
 

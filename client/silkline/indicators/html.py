@@ -32,9 +32,9 @@ h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
 .meta { color: #57606a; font-size: 0.9em; }
 .figure { display: flex; gap: 20px; align-items: flex-start; flex-wrap: wrap; }
-.chart { flex: 3 1 560px; min-width: 0; }
+.chart { flex: 1 1 560px; min-width: 0; }
 .chart svg { max-width: 100%; height: auto; }
-.numbers { flex: 2 1 320px; max-height: 560px; overflow: auto; }
+.numbers { flex: 1 1 420px; max-height: 560px; overflow: auto; }
 table { border-collapse: collapse; font-size: 0.85em; width: 100%; }
 th, td { border-bottom: 1px solid #eaeef2; padding: 3px 8px; text-align: left;
          white-space: nowrap; }
