@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,20 +29,11 @@ from silkline.formats.disclosure import (
     reveal,
 )
 
-TESTVECTORS = Path(__file__).resolve().parents[3] / "shared" / "testvectors"
+from ..vectors import load_vectors
 
 
 def _load_vectors(name: str) -> dict[str, Any]:
-    path = TESTVECTORS / name / "vectors.json"
-    if not path.is_file():
-        message = (
-            f"public test vectors not found at {path}; "
-            "check out the shared/ folder next to this repository"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = load_vectors(f"{name}/vectors.json")
     return loaded
 
 

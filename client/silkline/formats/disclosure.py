@@ -17,7 +17,9 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
+
+from silkline.formats.strict_json import StrictJSONError, loads_strict
 
 __all__ = [
     "SD_ALG",
@@ -154,16 +156,11 @@ def parse_disclosure(encoded: str) -> Disclosure:
             "(its last character carries non-zero unused bits)"
         )
     try:
-        text = raw.decode("utf-8")
-        content = json.loads(
-            text, object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant
-        )
+        content = loads_strict(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise MalformedDisclosureError(f"disclosure is not UTF-8: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise MalformedDisclosureError(f"disclosure is not JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise MalformedDisclosureError("disclosure JSON is nested too deeply") from exc
+    except StrictJSONError as exc:
+        raise MalformedDisclosureError(f"disclosure JSON {exc}") from exc
 
     if not isinstance(content, list) or len(content) not in (2, 3):
         raise MalformedDisclosureError(
@@ -434,19 +431,6 @@ def _escape(name: str) -> str:
 
 def _pointer(path: tuple[str, ...]) -> str:
     return "".join(f"/{_escape(name)}" for name in path)
-
-
-def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    document: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in document:
-            raise MalformedDisclosureError(f"disclosure JSON repeats the key {key!r}")
-        document[key] = value
-    return document
-
-
-def _refuse_constant(name: str) -> NoReturn:
-    raise MalformedDisclosureError(f"disclosure JSON contains {name}, which is not JSON")
 
 
 def _preview(value: object) -> str:

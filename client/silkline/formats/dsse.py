@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
+
+from silkline.formats.strict_json import StrictJSONError, loads_strict
 
 __all__ = [
     "RECORD_PAYLOAD_TYPE",
@@ -133,13 +135,11 @@ def parse_envelope(raw: bytes) -> Envelope:
     except UnicodeDecodeError as exc:
         raise MalformedEnvelopeError(f"envelope is not UTF-8: {exc}") from exc
     try:
-        document = json.loads(
-            text, object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant
-        )
-    except json.JSONDecodeError as exc:
-        raise MalformedEnvelopeError(f"envelope is not JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise MalformedEnvelopeError("envelope JSON is nested too deeply") from exc
+        document = loads_strict(text)
+    except StrictJSONError as exc:
+        # Keeps "envelope is not JSON: ..." and "envelope JSON repeats the key ..." readable.
+        subject = "envelope" if str(exc).startswith("is not JSON") else "envelope JSON"
+        raise MalformedEnvelopeError(f"{subject} {exc}") from exc
 
     if not isinstance(document, dict):
         raise MalformedEnvelopeError(f"envelope must be a JSON object, got {_json_type(document)}")
@@ -375,20 +375,6 @@ def _utf8(text: str, field: str) -> bytes:
         raise MalformedEnvelopeError(
             f"{field} is not encodable as UTF-8 (lone surrogate?): {exc}"
         ) from exc
-
-
-def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    document: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in document:
-            # Two parsers could otherwise pick different values from the same bytes.
-            raise MalformedEnvelopeError(f"envelope JSON repeats the key {key!r}")
-        document[key] = value
-    return document
-
-
-def _refuse_constant(name: str) -> NoReturn:
-    raise MalformedEnvelopeError(f"envelope JSON contains {name}, which is not JSON (RFC 8259)")
 
 
 def _json_type(value: Any) -> str:
