@@ -374,19 +374,23 @@ def results_json(
 
 
 def profile_verify(fixture: Fixture) -> None:
-    """Print the top cumulative entries of PROFILE_ITERATIONS offline verifications."""
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(PROFILE_ITERATIONS):
-        verify_record(fixture)
-    profiler.disable()
-    print(
-        f"\ncProfile of {PROFILE_ITERATIONS} offline verifications, top {PROFILE_ENTRIES} "
-        "by cumulative time:"
-    )
-    stats = pstats.Stats(profiler, stream=sys.stdout)
-    stats.strip_dirs().sort_stats("cumulative").print_stats(PROFILE_ENTRIES)
-    print(step_shares(stats))
+    """Print the top cumulative entries of PROFILE_ITERATIONS offline verifications, then of
+    as many admissions (the server's path: the same checks, a signer cache, the store value)."""
+    for name, operation, root, steps in (
+        ("offline verifications", verify_record, ("sign_verify.py", "verify_record"), VERIFY_STEPS),
+        ("admissions", admit, ("sign_verify.py", "admit"), ADMIT_STEPS),
+    ):
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(PROFILE_ITERATIONS):
+            operation(fixture)
+        profiler.disable()
+        print(
+            f"\ncProfile of {PROFILE_ITERATIONS} {name}, top {PROFILE_ENTRIES} by cumulative time:"
+        )
+        stats = pstats.Stats(profiler, stream=sys.stdout)
+        stats.strip_dirs().sort_stats("cumulative").print_stats(PROFILE_ENTRIES)
+        print(step_shares(stats, root, steps))
 
 
 # The steps of the verification path whose share of the time is worth naming:
@@ -401,10 +405,27 @@ VERIFY_STEPS = (
     ("records.py", "sensitive_in_clear"),
     ("disclosure.py", "reveal"),
 )
+# The same for admission; fast_is_valid is jsonschema-rs, which decides a valid record.
+ADMIT_STEPS = (
+    ("record_checks.py", "parse_record"),
+    ("dsse.py", "encode_envelope"),
+    ("record_checks.py", "check_signer"),
+    ("record_checks.py", "check_signature"),
+    ("record_checks.py", "check_body"),
+    ("records.py", "validate_payload"),
+    ("records.py", "validate_revealed"),
+    ("records.py", "fast_is_valid"),
+    ("records.py", "sensitive_in_clear"),
+    ("disclosure.py", "reveal"),
+)
 
 
-def step_shares(stats: pstats.Stats) -> str:
-    """Cumulative time of each step in VERIFY_STEPS, as a share of the whole verification."""
+def step_shares(
+    stats: pstats.Stats,
+    root: tuple[str, str] = ("sign_verify.py", "verify_record"),
+    steps: tuple[tuple[str, str], ...] = VERIFY_STEPS,
+) -> str:
+    """Cumulative time of each of `steps`, as a share of the time of `root`."""
     # pstats keeps its table as {(file, line, function): (cc, nc, tt, ct, callers)}.
     table: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
     cumulative: dict[tuple[str, str], float] = {}
@@ -413,9 +434,9 @@ def step_shares(stats: pstats.Stats) -> str:
         key = (file, function)
         cumulative[key] = cumulative.get(key, 0.0) + ct
         calls[key] = calls.get(key, 0) + nc
-    total = cumulative.get(("sign_verify.py", "verify_record"), 0.0)
-    lines = ["share of the verification time by step (cumulative, from the same profile):"]
-    for key in VERIFY_STEPS:
+    total = cumulative.get(root, 0.0)
+    lines = [f"share of the time of {root[1]} by step (cumulative, from the same profile):"]
+    for key in steps:
         if key in cumulative and total > 0:
             lines.append(
                 f"  {key[1]:<20} {calls[key]:>6} calls  {cumulative[key]:7.3f} s  "
@@ -440,7 +461,9 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write the numbers here")
     parser.add_argument(
-        "--profile", action="store_true", help="then cProfile the offline verification path"
+        "--profile",
+        action="store_true",
+        help="then cProfile the offline verification path and the admission path",
     )
     arguments = parser.parse_args()
     if arguments.seconds <= 0 or arguments.repeats < 1:

@@ -14,6 +14,13 @@ they travel as selective disclosures, never in clear in the signed payload.
 :func:`sensitive_fields` lists them for a record type and
 :func:`sensitive_in_clear` finds them in a payload.
 
+Two validators judge a payload. jsonschema-rs (Rust) answers "valid or not"
+in a few tens of microseconds and decides every valid payload; only a payload
+it does not prove valid goes through the Python ``jsonschema`` validator, which
+is authoritative and lists every violation with its pointer. Both read the same
+schema files with the same format checks, and tests/records/test_fast_validation.py
+shows they agree on the schemas of this repository.
+
 Pure apart from reading the schema files once per folder: no network, and
 ``$ref`` is resolved only among the schema files themselves.
 """
@@ -33,6 +40,7 @@ from typing import Any, Final, TypeGuard
 
 # jsonschema ships no type information; its objects are typed Any at the boundary here.
 import jsonschema  # type: ignore[import-untyped]
+import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
@@ -212,10 +220,15 @@ def validate_payload(payload: dict[str, Any]) -> None:
         raise SchemaViolationError([Violation("", "must be a JSON object")])
     schema_set = _schema_set(schemas_dir())
     found: set[Violation] = set()
-    found.update(schema_set.violations(_COMMON, 1, payload, prefix=""))
     body_schema = _body_schema(schema_set, payload)
+    # The fast validator decides a valid payload; the Python one, slower by
+    # two orders of magnitude, runs only to name what is wrong (or to overrule
+    # a fast "invalid" it cannot confirm: its answer is the one that counts).
+    if not schema_set.conforms(payload, body_schema):
+        found.update(schema_set.violations(_COMMON, 1, payload, prefix=""))
+        if body_schema is not None:
+            found.update(schema_set.violations(*body_schema, payload["body"], prefix="/body"))
     if body_schema is not None:
-        found.update(schema_set.violations(*body_schema, payload["body"], prefix="/body"))
         for rule in _CROSS_FIELD_RULES.get(body_schema[0], ()):
             found.update(rule(payload["body"]))
     if found:
@@ -247,7 +260,9 @@ def validate_revealed(revealed: dict[str, Any], *, signed: dict[str, Any]) -> No
         validate_payload(revealed)
         return
     found: set[Violation] = set()
-    change = _difference(signed, revealed)
+    # A revealed payload the fast validator proves valid needs no partial
+    # re-validation either; otherwise the Python walk below finds the violations.
+    change = None if schema_set.conforms(revealed, body_schema) else _difference(signed, revealed)
     if change is not None:
         found.update(schema_set.changed_violations(_COMMON, 1, revealed, change, prefix=""))
         body_change = change.within.get("body")
@@ -339,6 +354,7 @@ class _SchemaSet:
                 registry=self._registry,
                 format_checker=_FORMAT_CHECKER,
             )
+        self._fast = _fast_validators(self._schemas)
 
     def has(self, name: str, version: int) -> bool:
         return (name, version) in self._schemas
@@ -350,6 +366,29 @@ class _SchemaSet:
             known = [v for (n, v) in self._schemas if n == name]
             raise UnknownSchemaVersionError(name, version, known)
         return self._schemas[name, version]
+
+    def fast_is_valid(self, name: str, version: int, instance: object) -> bool:
+        """Whether jsonschema-rs proves ``instance`` valid against one schema.
+
+        False means "not proven", not "invalid": also when the folder has no
+        fast validator or the value cannot be handed to Rust (a lone surrogate
+        in a string, a NaN): the Python validator then decides.
+        """
+        validator = self._fast.get((name, version))
+        if validator is None:
+            return False
+        try:
+            return bool(validator.is_valid(instance))
+        except Exception:
+            # Any failure to convert or to evaluate proves nothing either way.
+            return False
+
+    def conforms(self, payload: dict[str, Any], body_schema: tuple[str, int] | None) -> bool:
+        """Whether the fast validator proves ``payload`` valid: its common part, and its body
+        against ``body_schema`` when it has one (as :func:`validate_payload` checks them)."""
+        if not self.fast_is_valid(_COMMON, 1, payload):
+            return False
+        return body_schema is None or self.fast_is_valid(*body_schema, payload["body"])
 
     def violations(
         self, name: str, version: int, instance: object, prefix: str
@@ -525,6 +564,41 @@ def _body_schema(schema_set: _SchemaSet, payload: Mapping[str, Any]) -> tuple[st
 @functools.lru_cache(maxsize=8)
 def _schema_set(directory: Path) -> _SchemaSet:
     return _SchemaSet(directory)
+
+
+def _fast_validators(
+    schemas: Mapping[tuple[str, int], dict[str, Any]],
+) -> dict[tuple[str, int], Any]:
+    """A jsonschema-rs validator per schema, or none for a folder it cannot compile.
+
+    The formats are checked by the same functions as the Python validator's
+    (jsonschema-rs would skip them under draft 2020-12, where format is an
+    annotation, and its own checks differ at the edges). ``$ref`` resolves
+    among the folder's files only: retrieval of anything else fails, so
+    nothing is fetched from the network. A folder that does not compile
+    (a keyword jsonschema-rs lacks, a pattern its engine refuses) simply has
+    no fast path: the Python validator, which loaded it, judges every payload.
+    """
+    try:
+        registry = jsonschema_rs.Registry(
+            [(schema["$id"], schema) for schema in schemas.values()], retriever=_no_retrieval
+        )
+        return {
+            key: jsonschema_rs.validator_for(
+                schema,
+                registry=registry,
+                retriever=_no_retrieval,
+                validate_formats=True,
+                formats=_FAST_FORMATS,
+            )
+            for key, schema in schemas.items()
+        }
+    except Exception:
+        return {}
+
+
+def _no_retrieval(uri: str) -> Any:
+    raise SchemaLoadError(f"schema reference {uri!r} is not one of the schema files")
 
 
 def _read_schema(path: Path) -> dict[str, Any]:
@@ -813,6 +887,12 @@ def _is_uuid(instance: object) -> bool:
 _FORMAT_CHECKER.checks("date")(_is_full_date)
 _FORMAT_CHECKER.checks("date-time")(_is_date_time)
 _FORMAT_CHECKER.checks("uuid")(_is_uuid)
+# The fast validator checks the same formats with the same functions.
+_FAST_FORMATS: Final[dict[str, Callable[[str], bool]]] = {
+    "date": _is_full_date,
+    "date-time": _is_date_time,
+    "uuid": _is_uuid,
+}
 
 
 # ----------------------------------------------------------------- patterns

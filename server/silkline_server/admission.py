@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from silkline.formats import dsse
@@ -20,6 +20,7 @@ from silkline.identity import Identity
 from silkline.record_checks import (
     MalformedRecordError,
     RecordRefusedError,
+    SignerCache,
     check_body,
     check_signature,
     check_signer,
@@ -48,6 +49,13 @@ class FutureRecordError(RecordRefusedError):
 class Admission:
     trust: TrustStore
     max_envelope_bytes: int = 1024 * 1024
+    # A feed signs thousands of records with one certificate: its parse, its
+    # issuance by the participant's CA (a signature check) and its key usage
+    # are judged once. Validity and revocation are still checked per record.
+    _signers: SignerCache = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_signers", SignerCache(self.trust))
 
     def admit(
         self,
@@ -71,7 +79,9 @@ class Admission:
                 "not change the signature)"
             )
             raise MalformedRecordError(message, [Violation("record.envelope", message)])
-        signer = check_signer(record, signer_certificate_der, self.trust, now=now)
+        signer = check_signer(
+            record, signer_certificate_der, self.trust, now=now, cache=self._signers
+        )
         originator = record.header.originator
         if caller.agency_path != originator.agency_path:
             message = (

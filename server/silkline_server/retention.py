@@ -56,10 +56,29 @@ def due_erasures(
     return due
 
 
+def could_be_due(held: list[HeldDisclosure], rules: Rules, now: datetime) -> list[HeldDisclosure]:
+    """The held disclosures old enough that some participant's period may have passed.
+
+    The shortest period any participant has for a class bounds every holder's,
+    so a disclosure younger than it cannot be due whoever holds it. Sorting
+    those out first spares one access-log query per disclosure: on a large
+    store nearly all of them are young, and the purge runs at every start-up.
+    """
+    shortest: dict[str, int] = {}
+    for entry in rules.retention:
+        shortest[entry.field_class] = min(entry.days, shortest.get(entry.field_class, entry.days))
+    return [
+        item
+        for item in held
+        if item.field_class in shortest
+        and item.created_at + timedelta(days=shortest[item.field_class]) <= now
+    ]
+
+
 def purge(store: Store, rules: Rules, now: datetime | None = None) -> list[Erasure]:
     """Erase every disclosure whose retention has passed; return what was erased."""
     now = now or datetime.now(UTC)
-    held = store.held_disclosures()
+    held = could_be_due(store.held_disclosures(), rules, now)
     holders = {
         item.disclosure_id: store.disclosure_recipients(item.record_id, item.field_class)
         for item in held

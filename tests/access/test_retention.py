@@ -17,7 +17,7 @@ from silkline.trust import TrustStore
 from silkline.v1 import records_pb2, records_pb2_grpc
 from silkline_server.access import AccessControl
 from silkline_server.admission import Admission
-from silkline_server.retention import due_erasures, purge
+from silkline_server.retention import could_be_due, due_erasures, purge
 from silkline_server.store import HeldDisclosure, Store
 
 from ..conftest import EXAMPLE, REPO, agency_files, channel_for, start_server
@@ -46,6 +46,15 @@ def test_a_class_without_any_retention_rule_is_kept() -> None:
     rules = load_rules(RULES)
     item = held("r", "location_precise", "IN")
     assert due_erasures([item], {1: {"UZ"}}, rules, CREATED + timedelta(days=100_000)) == []
+
+
+def test_only_disclosures_older_than_the_shortest_period_are_looked_up() -> None:
+    rules = load_rules(RULES)
+    personal = held("p", "personal_data", "IN")
+    precise = held("l", "location_precise", "IN")
+    # KZ's 365 days is the shortest period for personal data anyone has.
+    assert could_be_due([personal, precise], rules, CREATED + timedelta(days=364)) == []
+    assert could_be_due([personal, precise], rules, CREATED + timedelta(days=365)) == [personal]
 
 
 def test_erasure_keeps_the_record_verifiable_and_readers_are_told(tmp_path: Path) -> None:

@@ -138,6 +138,28 @@ def test_disclosures_are_kept_in_submission_order(store: Store) -> None:
     assert store.get_disclosures(sample_record().record_id) == []
 
 
+def test_the_disclosures_of_many_records_read_as_one_by_one(store: Store) -> None:
+    items = [
+        sample_record(
+            disclosures=tuple(
+                NewDisclosure(f"class{n % 2}", f"WyJzJHtufSIsImEiLCJ7bn0iXQ{n}{k}")
+                for k in range(n % 3)
+            )
+        )
+        for n in range(7)
+    ]
+    store.append_records(items, ACCEPTED)
+    unknown = sample_record().record_id
+    asked = [item.record_id for item in reversed(items)] + [unknown]
+
+    found = store.get_disclosures_of(asked)
+
+    assert found == {record_id: store.get_disclosures(record_id) for record_id in asked}
+    assert found[unknown] == []
+    assert sum(len(disclosures) for disclosures in found.values()) == 6
+    assert store.get_disclosures_of([]) == {}
+
+
 def test_list_filters_by_record_type(store: Store) -> None:
     alert, case, other = (
         sample_record(record_type="seizure_alert"),

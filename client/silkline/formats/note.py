@@ -20,6 +20,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -229,9 +230,13 @@ class NoteSigner:
                 f"got {type(self.private_key).__name__}"
             )
 
-    @property
+    @cached_property
     def verifier(self) -> NoteVerifier:
-        """The matching verifier (name, key ID, public key)."""
+        """The matching verifier (name, key ID, public key).
+
+        Cached: a server signs a receipt per record, and deriving the key ID
+        (a hash, and a check of the name) each time was a measurable share of it.
+        """
         return NoteVerifier(self.name, _public_key_bytes(self.private_key.public_key()))
 
     @property

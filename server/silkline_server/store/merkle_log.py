@@ -41,6 +41,19 @@ def tree_size(connection: Connection) -> int:
     return size
 
 
+def last_leaf(connection: Connection) -> tuple[int, bytes] | None:
+    """The index and leaf hash of the newest leaf, or None for an empty log.
+
+    One primary-key lookup that gives both the tree size (index + 1) and the
+    hash the next leaf chains to. Plain SQL for the reason given at
+    `fetch_hashes`: it runs once per appending transaction.
+    """
+    row = connection.exec_driver_sql(
+        "SELECT leaf_index, leaf_hash FROM log_leaves ORDER BY leaf_index DESC LIMIT 1"
+    ).first()
+    return None if row is None else (int(row[0]), bytes(row[1]))
+
+
 def fetch_hashes(
     connection: Connection, keys: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], bytes]:
@@ -144,10 +157,15 @@ class LogWriter:
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
-        size = tree_size(connection)
+        # The newest leaf gives the size and the previous leaf hash in one query;
+        # the subtree hashes above it come in one more (fetch_hashes asks the
+        # leaves table only when a level-0 key is still wanted, never here).
+        newest = last_leaf(connection)
+        size = 0 if newest is None else newest[0] + 1
         shape = perfect_subtrees(size)
         wanted = [*shape, (0, size - 1)] if size else shape
-        stored = fetch_hashes(connection, wanted)
+        stored = {} if newest is None else {(0, newest[0]): newest[1]}
+        stored.update(fetch_hashes(connection, [key for key in wanted if key not in stored]))
         missing = sorted(set(wanted) - set(stored))
         if missing:
             raise MissingSubtreeError(
