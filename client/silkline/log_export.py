@@ -4,6 +4,7 @@
     DIR/entries.jsonl    one line per entry, in index order: {"index": i, "leaf": base64}
     DIR/log.vkey         the log's note verifier key line
     DIR/trust/<P>.crt    each participant's CA certificate (PEM)
+    DIR/trust/<P>.crl    its certificate revocation list (PEM), when it has one
 
 Nothing else is needed to verify the log offline. Reading is strict: a line
 that is not exactly an entry object is refused with its line number.
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TextIO
 
+from silkline.formats.canonical_base64 import decode_canonical
 from silkline.formats.note import NoteError, NoteVerifier, parse_verifier_key
 from silkline.trust import ParticipantTrust, TrustConfigurationError, TrustStore
 
@@ -48,6 +50,10 @@ def entry_line(index: int, leaf: bytes) -> str:
 
 def parse_entry_line(text: str, line: int) -> ExportedEntry:
     """One line of entries.jsonl; raises ExportError naming the line."""
+    exported = _parse_written_line(text, line)
+    if exported is not None:
+        return exported
+    # Any other spelling of the same object is read as JSON, or refused saying why.
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -66,6 +72,32 @@ def parse_entry_line(text: str, line: int) -> ExportedEntry:
     except binascii.Error as exc:
         raise ExportError(f"{ENTRIES_FILE} line {line}: leaf is not base64: {exc}") from exc
     return ExportedEntry(line, index, decoded)
+
+
+_LINE_START: Final = '{"index": '
+_LEAF_MEMBER: Final = ', "leaf": "'
+_LINE_END: Final = '"}'
+
+
+def _parse_written_line(text: str, line: int) -> ExportedEntry | None:
+    """A line exactly as `entry_line` writes it, read without a JSON parser (the leaf is
+    kilobytes of base64 that the parser would scan once more); None for any other line."""
+    text = text.removesuffix("\n")
+    if not text.startswith(_LINE_START) or not text.endswith(_LINE_END):
+        return None
+    index_text, found, leaf = text[len(_LINE_START) : -len(_LINE_END)].partition(_LEAF_MEMBER)
+    # A JSON integer >= 0: digits, no leading zero (isdigit alone admits other scripts' digits).
+    if (
+        not found
+        or not index_text.isascii()
+        or not index_text.isdigit()
+        or (index_text[0] == "0" and len(index_text) > 1)
+    ):
+        return None
+    decoded = decode_canonical(leaf)
+    if decoded is None:
+        return None
+    return ExportedEntry(line, int(index_text), decoded)
 
 
 def read_entries(folder: Path) -> Iterator[ExportedEntry]:
@@ -155,19 +187,30 @@ def read_log_key(path: Path) -> NoteVerifier:
 
 
 def read_trust(folder: Path) -> TrustStore:
-    """Each DIR/trust/<P>.crt as participant P's CA (no CRLs: the export carries none)."""
-    certificates = sorted((folder / TRUST_DIR).glob("*.crt"))
+    """Each DIR/trust/<P>.crt as participant P's CA, with DIR/trust/<P>.crl when present
+    (refused unless that CA signed it)."""
+    trust_dir = folder / TRUST_DIR
+    certificates = sorted(trust_dir.glob("*.crt"))
     if not certificates:
-        raise ExportError(f"{folder / TRUST_DIR} holds no <participant>.crt CA certificate")
+        raise ExportError(f"{trust_dir} holds no <participant>.crt CA certificate")
+    orphans = sorted(
+        path.name for path in trust_dir.glob("*.crl") if not path.with_suffix(".crt").exists()
+    )
+    if orphans:
+        raise ExportError(f"{trust_dir}: {', '.join(orphans)} without the CA certificate")
     try:
-        return TrustStore(
-            {
-                path.stem: ParticipantTrust.from_pem(path.stem, path.read_bytes(), None)
-                for path in certificates
-            }
-        )
+        participants = {}
+        for path in certificates:
+            crl = path.with_suffix(".crl")
+            participants[path.stem] = ParticipantTrust.from_pem(
+                path.stem,
+                path.read_bytes(),
+                crl.read_bytes() if crl.exists() else None,
+                source=str(path),
+            )
+        return TrustStore(participants)
     except (OSError, TrustConfigurationError) as exc:
-        raise ExportError(f"{folder / TRUST_DIR}: {exc}") from exc
+        raise ExportError(f"{trust_dir}: {exc}") from exc
 
 
 def participant_cas(trust_folder: Path) -> dict[str, Path]:
@@ -180,6 +223,15 @@ def participant_cas(trust_folder: Path) -> dict[str, Path]:
     if not found:
         raise ExportError(f"{trust_folder} holds no <participant>/ca.crt")
     return found
+
+
+def participant_crls(trust_folder: Path) -> dict[str, Path]:
+    """<P>/crl.pem of the participants of a PKI folder laid out like certs/example."""
+    return {
+        participant: ca.parent / "crl.pem"
+        for participant, ca in participant_cas(trust_folder).items()
+        if (ca.parent / "crl.pem").exists()
+    }
 
 
 class ExportWriter:
@@ -204,6 +256,9 @@ class ExportWriter:
 
     def write_participant_ca(self, participant: str, pem: bytes) -> None:
         self._write(f"{TRUST_DIR}/{participant}.crt", pem)
+
+    def write_participant_crl(self, participant: str, pem: bytes) -> None:
+        self._write(f"{TRUST_DIR}/{participant}.crl", pem)
 
     def add_entry(self, index: int, leaf: bytes) -> None:
         """Append one entry exactly as the server sent it. Whether the indices run from 0

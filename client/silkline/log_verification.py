@@ -11,8 +11,9 @@ Needs only the export folder (silkline.log_export): no server, no database.
    is a well-formed entry that names its own index and chains to the leaf
    hash of the entry before it; a record entry's DSSE signature verifies and
    its signer certificate chains, at the record's creation, to the CA of the
-   participant it names; no record is logged twice; access-event sequence
-   numbers only increase.
+   participant it names, and was not revoked (by DIR/trust/<P>.crl) at or
+   before the record's creation or its acceptance; no record is logged
+   twice; access-event sequence numbers only increase.
 4. The RFC 6962 root recomputed from every leaf equals the checkpoint's; with a
    previous checkpoint, the root of its first entries equals its root, and a
    consistency proof computed from the leaves verifies (RFC 9162 §2.1.4.2).
@@ -26,8 +27,11 @@ order in the calling process. Failures are raised in index order either way.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
+import sys
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -62,6 +66,7 @@ from silkline.formats.merkle import (
 )
 from silkline.formats.merkle_frontier import MerkleFrontier
 from silkline.formats.note import NoteError, NoteVerifier
+from silkline.identity import Identity
 from silkline.log_export import (
     CHECKPOINT_FILE,
     LOG_KEY_FILE,
@@ -81,7 +86,7 @@ from silkline.record_checks import (
     check_signer,
     parse_record,
 )
-from silkline.trust import TrustStore
+from silkline.trust import CertificateRefusedError, TrustStore
 
 # Admission refuses a record created more than this after it is accepted; a log
 # entry saying otherwise was not written by admission.
@@ -118,6 +123,11 @@ class LogVerification:
     cosigners: tuple[str, ...] = ()
     previous_size: int | None = None
     passed: list[str] = field(default_factory=list)
+    jobs: int = 1
+    """Processes that examined the entries (step 3)."""
+    examine_cpu_s: float = 0.0
+    """CPU seconds spent examining entries, summed over those processes (a worker's
+    count is all it used, its start-up included)."""
 
 
 def _fail(check: str, reason: str, index: int | None = None) -> NoReturn:
@@ -132,8 +142,8 @@ def _fail(check: str, reason: str, index: int | None = None) -> NoReturn:
 Facts = tuple[bytes, bytes | None, str, str | None, int | None]
 
 # A unit of examined work: the facts of each entry in order, up to the first failure,
-# and that failure as (check, reason, index), if any.
-Examined = tuple[list[Facts], tuple[str, str, int | None] | None]
+# that failure as (check, reason, index), if any, and the CPU seconds it took.
+Examined = tuple[list[Facts], tuple[str, str, int | None] | None, float]
 
 
 class _Examiner:
@@ -218,8 +228,23 @@ class _Examiner:
                 f"record {entry.record_id} from {header.originator.agency_path}: {exc}",
                 index,
             )
+        # check_signer judged revocation when the record was created (the agency's
+        # word); admission judged it when the log accepted the record: so must we.
+        try:
+            self._trust.for_identity(signer.identity).check_not_revoked(
+                signer.certificate, signer.identity, entry.accepted_at, historical=True
+            )
+        except CertificateRefusedError as exc:
+            _fail(
+                "signer revoked",
+                f"record {entry.record_id} was accepted at {entry.accepted_at.isoformat()} "
+                f"with a revoked signer certificate: {exc}",
+                index,
+            )
 
-    def examine_all(self, first: int, entries: Iterable[ExportedEntry]) -> Examined:
+    def examine_all(
+        self, first: int, entries: Iterable[ExportedEntry]
+    ) -> tuple[list[Facts], tuple[str, str, int | None] | None]:
         facts: list[Facts] = []
         for position, exported in enumerate(entries, start=first):
             try:
@@ -229,23 +254,34 @@ class _Examiner:
         return facts, None
 
 
-# A worker process's examiner, made once by _start_worker.
+# A worker process's examiner, made once by _start_worker, and the worker's CPU time
+# already reported (a forked process starts from zero).
 _worker: tuple[_Examiner, Path] | None = None
+_worker_cpu_reported = 0.0
 
 
 def _start_worker(folder: str, tree_size: int) -> None:
     global _worker
+    # What the worker inherited from the fork server (every module the caller's
+    # program imported) is never garbage: keep the collector off it, so that it
+    # neither walks those objects again and again nor copies their pages.
+    gc.freeze()
     _worker = (_Examiner(read_trust(Path(folder)), tree_size), Path(folder))
 
 
 def _examine_range(start: int, end: int, first: int) -> Examined:
-    """In a worker: examine the entries in bytes [start, end) of entries.jsonl."""
+    """In a worker: examine the entries in bytes [start, end) of entries.jsonl. The CPU
+    time reported is all the worker used since its last report, its start-up included."""
+    global _worker_cpu_reported
     assert _worker is not None
     examiner, folder = _worker
     try:
-        return examiner.examine_all(first, read_entry_range(folder, start, end, first))
+        facts, failure = examiner.examine_all(first, read_entry_range(folder, start, end, first))
     except ExportError as exc:
-        return [], ("export layout", str(exc), None)
+        facts, failure = [], ("export layout", str(exc), None)
+    used = time.process_time()
+    cpu_s, _worker_cpu_reported = used - _worker_cpu_reported, used
+    return facts, failure, cpu_s
 
 
 def _examined_in_process(folder: Path, examiner: _Examiner) -> Generator[Examined, None, None]:
@@ -255,9 +291,10 @@ def _examined_in_process(folder: Path, examiner: _Examiner) -> Generator[Examine
         batch = [exported for _, exported in zip(range(BATCH), entries, strict=False)]
         if not batch:
             return
-        examined = examiner.examine_all(first, batch)
-        yield examined
-        if examined[1] is not None:
+        started = time.process_time()
+        facts, failure = examiner.examine_all(first, batch)
+        yield facts, failure, time.process_time() - started
+        if failure is not None:
             return
         first += len(batch)
 
@@ -269,10 +306,24 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     gRPC's), and a child forked while another thread holds a lock can hang.
     The fork server is a fresh single-threaded interpreter that imports this
     module once; each worker is then a cheap fork of it.
+
+    Every worker still runs the caller's main script again (multiprocessing
+    does, to find what it pickled there), and CPython 3.11's fork server never
+    preloads "__main__" (it is not handed the script's path). So the server
+    also imports every silkline module the caller has imported, and with them
+    the libraries they need: the script's imports then cost each worker
+    nothing, instead of a second start-up of the caller's program.
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["__main__", __name__])
+        ours = sorted(
+            name
+            for name, module in list(sys.modules.items())
+            if name.partition(".")[0] in ("silkline", "silkline_server")
+            # Only modules imported by their name (a server that fails to import one dies).
+            and getattr(getattr(module, "__spec__", None), "name", None) == name
+        )
+        context.set_forkserver_preload(["__main__", __name__, *ours])
         return context
     return multiprocessing.get_context("spawn")
 
@@ -499,7 +550,7 @@ def _verify(
     opened = _open(read_checkpoint(folder), log_key, witnesses, CHECKPOINT_FILE)
     checkpoint = opened.checkpoint
     size, root = checkpoint.size, checkpoint.root_hash
-    report = LogVerification(checkpoint.origin, size, root)
+    report = LogVerification(checkpoint.origin, size, root, jobs=jobs)
     report.passed.append(f"checkpoint signed by {log_key.vkey}: {size} entries")
     report.cosigners = tuple(sorted({c.cosigner.name for c in opened.cosignatures}))
     if witnesses:
@@ -535,7 +586,8 @@ def _verify(
     )
     # closing: stop the worker processes as soon as a failure ends the loop.
     with closing(examined):
-        for facts, failure in examined:
+        for facts, failure, cpu_s in examined:
+            report.examine_cpu_s += cpu_s
             # In index order: the entries examined before a failure are reduced first.
             for item in facts:
                 reducer.add(item)
@@ -565,4 +617,18 @@ def _verify(
         for participant, certificate in trust.ca_certificates().items()
     )
     report.passed.append(f"trust anchors (CA SHA-256) from the export: {anchors}")
+    crls = {
+        participant: crl
+        for participant in trust.participants
+        if (crl := trust.for_identity(Identity(participant, "-", "-")).crl) is not None
+    }
+    revocation = ", ".join(
+        f"{participant} (issued {crl.last_update_utc:%Y-%m-%d}, {len(crl)} revoked)"
+        for participant, crl in crls.items()
+    )
+    report.passed.append(
+        f"revocation lists from the export: {revocation}"
+        if revocation
+        else "no revocation lists in the export: signer revocation not checked"
+    )
     return report

@@ -27,7 +27,7 @@ from silkline.formats.log_entry import (
 from silkline.formats.merkle import leaf_hash
 from silkline.formats.merkle_frontier import MerkleFrontier
 from silkline.formats.note import NoteSigner, sign_note
-from silkline.log_export import ENTRIES_FILE, ExportWriter, participant_cas
+from silkline.log_export import ENTRIES_FILE, ExportWriter, participant_cas, participant_crls
 from silkline_server.receipts import load_log_signer
 
 from ..conftest import EXAMPLE
@@ -167,6 +167,8 @@ def write_export(folder: Path, leaves: Sequence[tuple[int, bytes]], checkpoint: 
     writer.write_log_key(log_signer().verifier)
     for participant, path in participant_cas(EXAMPLE).items():
         writer.write_participant_ca(participant, path.read_bytes())
+    for participant, path in participant_crls(EXAMPLE).items():
+        writer.write_participant_crl(participant, path.read_bytes())
     for index, leaf in leaves:
         writer.add_entry(index, leaf)
     writer.close()

@@ -1,4 +1,4 @@
-"""AuditService over mutual TLS: checkpoints, proofs, entries, cosignatures; auditors only."""
+"""AuditService over mutual TLS: checkpoints, proofs, entries, cosignatures, record proofs."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from silkline.formats.note import (
     parse_verifier_key,
     sign_note,
 )
+from silkline.formats.tlog_proof import parse_tlog_proof, verify_tlog_proof
 from silkline.v1 import audit_pb2, records_pb2, records_pb2_grpc
 from silkline_server.receipts import load_log_signer
 
@@ -238,15 +239,11 @@ def test_requests_outside_the_log_are_refused_with_the_reason(
     assert error.details()
 
 
-def test_the_log_is_for_auditors_only(log_server: ServerProcess) -> None:
+def test_entries_and_their_proofs_are_for_auditors_only(log_server: ServerProcess) -> None:
     with Auditor(log_server, "KZ", "mvd") as reader:
         calls = [
-            lambda: reader.checkpoint(),
             lambda: reader.stub.GetInclusionProof(
                 audit_pb2.GetInclusionProofRequest(log_index=0), timeout=30
-            ),
-            lambda: reader.stub.GetConsistencyProof(
-                audit_pb2.GetConsistencyProofRequest(first_tree_size=1), timeout=30
             ),
             lambda: reader.entries(),
         ]
@@ -254,6 +251,98 @@ def test_the_log_is_for_auditors_only(log_server: ServerProcess) -> None:
             error = rpc_error(call)
             assert error.code() == grpc.StatusCode.PERMISSION_DENIED
             assert "no auditor role" in (error.details() or "")
+
+
+def test_any_participant_may_read_tree_heads_and_consistency_proofs(
+    log_server: ServerProcess,
+) -> None:
+    """What a witness run by any participant needs: they reveal hashes, never an entry."""
+    first = opened(wait_for_checkpoint(log_server, 1))
+    publish(log_server, "IN", "ncb", 2)
+    wait_for_checkpoint(log_server, first.size + 2)
+    with Auditor(log_server, "KZ", "mvd") as witness:
+        second = opened(witness.checkpoint())
+        reply = witness.stub.GetConsistencyProof(
+            audit_pb2.GetConsistencyProofRequest(
+                first_tree_size=first.size, second_tree_size=second.size
+            ),
+            timeout=30,
+        )
+    assert second.size >= first.size + 2
+    verify_consistency(
+        first.size, second.size, list(reply.hashes), first.root_hash, second.root_hash
+    )
+
+
+# ------------------------------------------------------------------ GetRecordProof
+
+
+def record_proof(server: ServerProcess, participant: str, agency: str, record_id: str) -> bytes:
+    with Auditor(server, participant, agency) as caller:
+        reply = caller.stub.GetRecordProof(
+            audit_pb2.GetRecordProofRequest(record_id=record_id), timeout=30
+        )
+    return bytes(reply.tlog_proof)
+
+
+def test_the_publisher_gets_its_record_proof_once_a_checkpoint_covers_it(
+    log_server: ServerProcess,
+) -> None:
+    ((sealed, receipt),) = publish(log_server, "UZ", "ncdc")
+    wait_for_checkpoint(log_server, receipt.log_index + 1)
+
+    data = record_proof(log_server, "UZ", "ncdc", sealed.record_id)
+
+    verified = verify_tlog_proof(data, LOG_KEY)
+    assert verified.index == receipt.log_index
+    entry = parse_entry(verified.leaf)
+    assert isinstance(entry, RecordEntry)
+    assert entry.record_id == sealed.record_id
+    assert entry.envelope == sealed.envelope
+    assert verified.checkpoint.checkpoint.size > receipt.log_index
+    # The same tlog-proof an auditor gets for that record.
+    assert parse_tlog_proof(record_proof(log_server, "UNODC", "audit", sealed.record_id)).index == (
+        receipt.log_index
+    )
+
+
+def test_a_record_not_yet_in_a_checkpoint_is_a_failed_precondition(
+    log_server: ServerProcess,
+) -> None:
+    # Publish a burst: checkpoints are signed at most once a second, so the last
+    # record usually waits for the next one.
+    sealed, _ = publish(log_server, "TJ", "dca", 3)[-1]
+    try:
+        record_proof(log_server, "TJ", "dca", sealed.record_id)
+    except grpc.RpcError as error:
+        assert isinstance(error, grpc.Call)
+        assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "within a second" in (error.details() or "")
+    else:
+        pytest.skip("a checkpoint already covered the record")
+
+
+@pytest.mark.parametrize(
+    ("participant", "agency"),
+    [("KZ", "mvd"), ("IN", "dri")],
+    ids=["another-participant", "another-agency-of-the-publisher's-participant"],
+)
+def test_no_one_else_learns_anything_of_a_record_from_its_proof(
+    log_server: ServerProcess, participant: str, agency: str
+) -> None:
+    ((sealed, receipt),) = publish(log_server, "IN", "ncb")
+    wait_for_checkpoint(log_server, receipt.log_index + 1)
+    unknown = "01a21503-5656-769c-abcd-66f215bd752d"
+
+    refused = rpc_error(lambda: record_proof(log_server, participant, agency, sealed.record_id))
+    absent = rpc_error(lambda: record_proof(log_server, participant, agency, unknown))
+
+    # Exactly the answer for an id that does not exist: not even existence leaks.
+    assert refused.code() == absent.code() == grpc.StatusCode.NOT_FOUND
+    details = refused.details() or ""
+    assert details == (absent.details() or "").replace(unknown, sealed.record_id)
+    assert str(receipt.log_index) not in details.replace(sealed.record_id, "")
+    assert refused.trailing_metadata() == absent.trailing_metadata()
 
 
 # ------------------------------------------------------------------ AddCosignature

@@ -11,7 +11,7 @@ from silkline.formats.checkpoint import open_checkpoint
 from silkline.formats.log_entry import RecordEntry, parse_entry
 from silkline.formats.merkle import leaf_hash, verify_inclusion
 from silkline.formats.note import parse_verifier_key
-from silkline.formats.tlog_proof import parse_tlog_proof
+from silkline.formats.tlog_proof import parse_tlog_proof, verify_tlog_proof
 
 from ..conftest import EXAMPLE, ServerProcess
 from .conftest import (
@@ -69,9 +69,13 @@ def test_checkpoint_prove_export_and_verify(
         "log.vkey",
         "trust",
     ]
+    # Each participant's CA and its revocation list.
     assert sorted(p.name for p in (export / "trust").iterdir()) == [
-        f"{p}.crt" for p in ("CARICC", "IN", "KG", "KZ", "TJ", "TM", "UNODC", "UZ")
+        f"{p}.{kind}"
+        for p in ("CARICC", "IN", "KG", "KZ", "TJ", "TM", "UNODC", "UZ")
+        for kind in ("crl", "crt")
     ]
+    assert (export / "trust" / "IN.crl").read_bytes() == (EXAMPLE / "IN" / "crl.pem").read_bytes()
     assert (export / "log.vkey").read_text() == LOG_VKEY.read_text()
 
     verified = silkline("audit", "verify", str(export), "--previous", str(earlier))
@@ -90,6 +94,46 @@ def test_prove_of_an_unknown_record_exits_4(log_server: ServerProcess, silkline:
     )
     assert result.exit_code == 4
     assert "NOT_FOUND" in result.output
+
+
+def test_a_publisher_saves_the_proof_of_a_record_it_just_posted(
+    log_server: ServerProcess, silkline: Cli, tmp_path: Path
+) -> None:
+    silkline.add_profile("publisher", log_server, "KG", "sbnon")
+    ((sealed, receipt),) = publish(log_server, "KG", "sbnon")
+    proof_file = tmp_path / "receipt.tlog-proof"
+
+    # Right after the receipt: the command waits for the checkpoint that covers it.
+    result = silkline(
+        "--profile", "publisher", "--json", "receipt", sealed.record_id, "--trust", TRUST,
+        "--out", str(proof_file),
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["log_index"] == receipt.log_index and shown["verified"] is True
+    verified = verify_tlog_proof(
+        proof_file.read_bytes(), parse_verifier_key(LOG_VKEY.read_text().strip())
+    )
+    assert verified.index == receipt.log_index
+    entry = parse_entry(verified.leaf)
+    assert isinstance(entry, RecordEntry) and entry.envelope == sealed.envelope
+
+
+def test_a_receipt_proof_of_another_agencys_record_exits_4_and_writes_nothing(
+    log_server: ServerProcess, silkline: Cli, tmp_path: Path
+) -> None:
+    silkline.add_profile("reader", log_server, "KZ", "mvd")
+    ((sealed, receipt),) = publish(log_server, "IN", "ncb")
+    wait_for_checkpoint(log_server, receipt.log_index + 1)
+    proof_file = tmp_path / "receipt.tlog-proof"
+    result = silkline(
+        "--profile", "reader", "receipt", sealed.record_id, "--trust", TRUST,
+        "--out", str(proof_file),
+    )  # fmt: skip
+    assert result.exit_code == 4
+    assert "NOT_FOUND" in result.output
+    assert not proof_file.exists()
 
 
 def test_audit_commands_need_the_log_key_from_the_auditor_not_the_server(

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from silkline import log_verification
@@ -21,6 +24,7 @@ from silkline.formats.note import NoteSignature, NoteVerifier, parse_signature_l
 from silkline.log_export import CHECKPOINT_FILE, LOG_KEY_FILE, TRUST_DIR
 from silkline.log_verification import LogVerificationError, verify_export
 
+from ..conftest import EXAMPLE
 from .builders import (
     ACCEPTED,
     LogBuilder,
@@ -192,6 +196,75 @@ def test_a_record_signed_by_another_participants_agency_is_refused(tmp_path: Pat
     error = refusal(export_of(tmp_path / "export", forged))
     assert (error.index, error.check) == (1, "record signature")
     assert "IN/NCB" in error.reason
+
+
+def test_a_record_signed_with_a_revoked_certificate_is_refused_by_the_exported_crl(
+    tmp_path: Path,
+) -> None:
+    revoked = LogBuilder()
+    revoked.rules()
+    revoked.record("IN", "ncb", signer_of=("IN", "revoked"))
+    folder = export_of(tmp_path / "export", revoked)
+
+    error = refusal(folder)
+    assert (error.index, error.check) == (1, "record signature")
+    assert "revoked by IN's CRL" in error.reason
+    # The export's CRL is what refuses it: without it the signature alone verifies.
+    (folder / TRUST_DIR / "IN.crl").unlink()
+    report = verify_export(folder)
+    assert report.passed[-1].startswith("revocation lists from the export: CARICC")
+    assert "IN (" not in report.passed[-1]
+
+
+def in_crl_revoking(serial: int, at: datetime) -> bytes:
+    """A CRL of IN's example CA revoking one certificate at `at`."""
+    ca = x509.load_pem_x509_certificate((EXAMPLE / "IN" / "ca.crt").read_bytes())
+    key = serialization.load_pem_private_key((EXAMPLE / "IN" / "ca.key").read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.subject)
+        .last_update(at)
+        .next_update(at + timedelta(days=7))
+        .add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(at).build()
+        )
+        .sign(key, hashes.SHA256())
+    )
+    return crl.public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.mark.parametrize(
+    ("revoked_after", "refused"),
+    [(timedelta(minutes=30), True), (timedelta(hours=2), False)],
+    ids=["revoked-before-acceptance", "revoked-after-acceptance"],
+)
+def test_a_signer_revoked_between_creation_and_acceptance_is_refused(
+    tmp_path: Path, revoked_after: timedelta, refused: bool
+) -> None:
+    """Admission would have refused it then; a log holding it was not written by admission."""
+    created = datetime.now(UTC)
+    late = LogBuilder()
+    late.record("IN", "ncb", accepted_at=created + timedelta(hours=1))
+    folder = export_of(tmp_path / "export", late)
+    entry = parse_entry(late.leaves[0])
+    assert isinstance(entry, RecordEntry)
+    serial = x509.load_der_x509_certificate(entry.signer_certificate).serial_number
+    (folder / TRUST_DIR / "IN.crl").write_bytes(in_crl_revoking(serial, created + revoked_after))
+
+    if refused:
+        error = refusal(folder)
+        assert (error.index, error.check) == (0, "signer revoked")
+        assert "accepted at" in error.reason
+    else:
+        assert verify_export(folder).records == 1
+
+
+def test_a_revocation_list_not_signed_by_the_participants_ca_is_refused(export: Path) -> None:
+    (export / TRUST_DIR / "IN.crl").write_bytes((EXAMPLE / "KZ" / "crl.pem").read_bytes())
+    error = refusal(export)
+    assert error.check == "export layout"
+    assert "CRL is not signed by the CA" in error.reason
 
 
 def test_a_record_created_after_it_was_accepted_is_refused(tmp_path: Path) -> None:

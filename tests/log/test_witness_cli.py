@@ -61,7 +61,8 @@ def test_show_vkey_prints_the_key_the_server_configures(silkline: Cli, witness: 
 def test_a_witness_cosigns_and_then_cosigns_only_what_extends_it(
     hub: ServerProcess, silkline: Cli, witness: Witness, tmp_path: Path
 ) -> None:
-    silkline.add_profile("hub", hub)
+    # KZ runs the witness with its agency's certificate: no auditor role needed.
+    silkline.add_profile("hub", hub, "KZ", "mvd")
     state = tmp_path / "state"
 
     code, output = witness_run(silkline, "hub", witness, state)
@@ -84,7 +85,9 @@ def test_a_witness_cosigns_and_then_cosigns_only_what_extends_it(
     # Auditors check the cosignature against the witness's key.
     silkline.add_profile("auditor", hub)
     export = tmp_path / "export"
-    assert silkline("audit", "export", "--out", str(export), "--trust", TRUST).exit_code == 0
+    exported = silkline("--profile", "auditor", "audit", "export", "--out", str(export),
+                        "--trust", TRUST)  # fmt: skip
+    assert exported.exit_code == 0, exported.output
     if checkpoint_size((export / "checkpoint").read_bytes()) == second["tree_size"]:
         verified = silkline(
             "audit", "verify", str(export), "--witness-key", str(witness.vkey_path),
@@ -106,8 +109,10 @@ def test_a_witness_shown_a_forked_tree_refuses_to_cosign_and_keeps_evidence(
 ) -> None:
     """The hub's operator shows KZ a second history under the same log key (a split view):
     a second server with the same key and origin, where other records were accepted."""
-    silkline.add_profile("hub", hub)
-    silkline.add_profile("split-view", fork := start_log_server(tmp_path / "fork", [witness]))
+    silkline.add_profile("hub", hub, "KZ", "mvd")
+    silkline.add_profile(
+        "split-view", fork := start_log_server(tmp_path / "fork", [witness]), "KZ", "mvd"
+    )
     try:
         publish(hub, "IN", "ncb", 2)
         publish(fork, "UZ", "ncdc", 5)
@@ -137,8 +142,10 @@ def test_a_witness_shown_a_forked_tree_refuses_to_cosign_and_keeps_evidence(
 def test_a_witness_refuses_a_log_rolled_back_to_fewer_entries(
     hub: ServerProcess, silkline: Cli, witness: Witness, tmp_path: Path
 ) -> None:
-    silkline.add_profile("hub", hub)
-    silkline.add_profile("split-view", fork := start_log_server(tmp_path / "fork", [witness]))
+    silkline.add_profile("hub", hub, "KZ", "mvd")
+    silkline.add_profile(
+        "split-view", fork := start_log_server(tmp_path / "fork", [witness]), "KZ", "mvd"
+    )
     try:
         publish(hub, "IN", "ncb", 3)
         wait_for_checkpoint(hub, 4)

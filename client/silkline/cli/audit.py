@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-import grpc
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -34,24 +32,30 @@ from silkline.cli.output import emit, json_option, key_value_table, stderr, stdo
 from silkline.cli.session import selected_profile
 from silkline.connection import open_channel
 from silkline.formats.checkpoint import CheckpointError, OpenedCheckpoint, open_checkpoint
-from silkline.formats.log_entry import LogEntryError, RecordEntry, parse_entry
-from silkline.formats.merkle import MerkleError, leaf_hash, verify_inclusion
 from silkline.formats.note import SIGNATURE_TYPE_COSIGNATURE_V1, NoteError, NoteVerifier
-from silkline.formats.tlog_proof import TlogProof, encode_tlog_proof
 from silkline.log_export import (
     ExportError,
     ExportWriter,
     count_entry_lines,
     participant_cas,
+    participant_crls,
     read_log_key,
 )
 from silkline.log_verification import LogVerificationError, verify_export
+from silkline.record_proof import (
+    RecordProofError,
+    check_record_proof,
+    fetch_record_proof,
+    proof_rows,
+)
 from silkline.v1 import audit_pb2, audit_pb2_grpc
 
 # Below this many entries a progress bar would only flicker.
 PROGRESS_FROM = 5000
-# From this many entries `verify` checks records in every CPU by default.
-PARALLEL_FROM = 2000
+# From this many entries `verify` checks records in every CPU by default. Starting the
+# workers (a fork server that imports the CLI once) costs about what one process
+# verifies in a second or two, so fewer entries go faster in one process.
+PARALLEL_FROM = 10_000
 # How long `prove` waits for the checkpoint that covers a record just accepted.
 PROVE_WAIT_S = 5.0
 
@@ -137,7 +141,7 @@ def _fail(message: str, code: ExitCode = ExitCode.INVALID_INPUT) -> NoReturn:
     sys.exit(code)
 
 
-def _log_key(log_key: Path | None, trust_dir: Path | None) -> NoteVerifier:
+def log_verifier_key(log_key: Path | None, trust_dir: Path | None) -> NoteVerifier:
     """--log-key FILE, else TRUST/hub/log.vkey; the log's key is never taken from the server."""
     path = log_key
     if path is None and trust_dir is not None:
@@ -209,12 +213,12 @@ def _progress(total: int, what: str) -> Iterator[Any]:
         yield lambda advance: bar.advance(task, advance)
 
 
-_log_key_option = click.option(
+log_key_option = click.option(
     "--log-key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The log's note verifier key (default: TRUST/hub/log.vkey).",
 )
-_trust_option = click.option(
+trust_option = click.option(
     "--trust",
     "trust_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -223,8 +227,8 @@ _trust_option = click.option(
 
 
 @audit.command("checkpoint")
-@_log_key_option
-@_trust_option
+@log_key_option
+@trust_option
 @click.option(
     "--witness-key",
     "witness_key_paths",
@@ -248,7 +252,7 @@ def checkpoint(
     as_json: bool,
 ) -> None:
     """The log's latest signed checkpoint, checked with the log's key."""
-    verifier = _log_key(log_key, trust_dir)
+    verifier = log_verifier_key(log_key, trust_dir)
     witnesses = _witness_keys(witness_key_paths)
     with open_channel(selected_profile()) as channel:
         reply = _stub(channel).GetCheckpoint(audit_pb2.GetCheckpointRequest(), timeout=timeout)
@@ -261,8 +265,8 @@ def checkpoint(
 
 @audit.command("prove")
 @click.argument("record_id")
-@_log_key_option
-@_trust_option
+@log_key_option
+@trust_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -280,59 +284,17 @@ def prove(
 ) -> None:
     """Prove that a record is in the log: inclusion proof against a signed checkpoint,
     verified here (RFC 9162 §2.1.3.2) with the log's key."""
-    verifier = _log_key(log_key, trust_dir)
+    verifier = log_verifier_key(log_key, trust_dir)
     with open_channel(selected_profile()) as channel:
-        stub = _stub(channel)
-        request = audit_pb2.GetInclusionProofRequest(record_id=record_id)
-        deadline = time.monotonic() + PROVE_WAIT_S
-        while True:
-            try:
-                reply = stub.GetInclusionProof(request, timeout=timeout)
-                break
-            except grpc.RpcError as exc:
-                # Just accepted: the checkpoint covering it follows within a second.
-                not_yet = isinstance(exc, grpc.Call) and (
-                    exc.code() is grpc.StatusCode.FAILED_PRECONDITION
-                )
-                if not not_yet or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.25)
-        index = reply.log_index
-        entries = stub.ListEntries(
-            audit_pb2.ListEntriesRequest(start_index=index, end_index=index + 1),
-            timeout=timeout,
-        )
-        leaves = [e.leaf for batch in entries for e in batch.entries if e.index == index]
-    if len(leaves) != 1:
-        _fail(f"the server sent {len(leaves)} leaves for entry {index}")
-    leaf = leaves[0]
+        # Just accepted: the checkpoint covering it follows within a second.
+        data = fetch_record_proof(channel, record_id, wait_s=PROVE_WAIT_S, timeout=timeout)
     try:
-        entry = parse_entry(leaf)
-    except LogEntryError as exc:
-        _fail(f"entry {index}: {exc}")
-    if not isinstance(entry, RecordEntry) or entry.record_id != record_id:
-        _fail(f"entry {index} is not record {record_id}")
-    opened = _open_served(reply.checkpoint, verifier, [])
-    if opened.checkpoint.size != reply.tree_size:
-        _fail(f"proof is for tree size {reply.tree_size}, checkpoint is {opened.checkpoint.size}")
-    hashes = [bytes(h) for h in reply.hashes]
-    try:
-        verify_inclusion(
-            leaf_hash(leaf), index, reply.tree_size, hashes, opened.checkpoint.root_hash
-        )
-    except MerkleError as exc:
-        _fail(f"inclusion proof of entry {index}: {exc}")
+        verified, entry = check_record_proof(data, verifier, record_id)
+    except RecordProofError as exc:
+        _fail(f"proof of record {record_id} from the server: {exc}")
     if out is not None:
-        out.write_bytes(encode_tlog_proof(TlogProof(index, tuple(hashes), reply.checkpoint, leaf)))
-    rows = {
-        "record_id": record_id,
-        "log_index": index,
-        "tree_size": reply.tree_size,
-        "root": base64.b64encode(opened.checkpoint.root_hash).decode("ascii"),
-        "accepted_at": entry.accepted_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "proof_hashes": len(hashes),
-        "verified": True,
-    }
+        out.write_bytes(data)
+    rows = {**proof_rows(record_id, verified, entry), "proof_hashes": len(verified.hashes)}
     emit(as_json, rows, key_value_table("included in the log (proof verified)", rows))
 
 
@@ -344,7 +306,7 @@ def prove(
     type=click.Path(file_okay=False, path_type=Path),
     help="New or empty folder to write the export into.",
 )
-@_log_key_option
+@log_key_option
 @click.option(
     "--trust",
     "trust_dir",
@@ -357,11 +319,13 @@ def prove(
 def export(
     out_dir: Path, log_key: Path | None, trust_dir: Path, timeout: float, as_json: bool
 ) -> None:
-    """Export the log for offline verification: checkpoint, every entry, log key, CAs."""
-    verifier = _log_key(log_key, trust_dir)
+    """Export the log for offline verification: checkpoint, every entry, log key, CAs and
+    their revocation lists."""
+    verifier = log_verifier_key(log_key, trust_dir)
     try:
         writer = ExportWriter(out_dir)
         cas = participant_cas(trust_dir)
+        crls = participant_crls(trust_dir)
     except ExportError as exc:
         raise click.UsageError(str(exc)) from exc
     with open_channel(selected_profile()) as channel:
@@ -374,6 +338,8 @@ def export(
             writer.write_log_key(verifier)
             for participant, path in cas.items():
                 writer.write_participant_ca(participant, path.read_bytes())
+            for participant, path in crls.items():
+                writer.write_participant_crl(participant, path.read_bytes())
             gaps = 0
             expected = 0
             with _progress(size, "exporting") as advance:

@@ -19,6 +19,7 @@ from silkline.cli.output import stderr
 from silkline.cli.pki import pki
 from silkline.cli.policy import policy
 from silkline.cli.profile import profile
+from silkline.cli.receipt import receipt
 from silkline.cli.records import list_records, post, show
 from silkline.cli.report import report
 from silkline.cli.verify import verify
@@ -99,6 +100,7 @@ cli.add_command(pki)
 cli.add_command(post)
 cli.add_command(show)
 cli.add_command(list_records)
+cli.add_command(receipt)
 cli.add_command(watch)
 cli.add_command(feed)
 cli.add_command(verify)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from silkline.formats.canonical_base64 import decode_canonical
 from silkline.formats.merkle import HASH_SIZE
 
 __all__ = [
@@ -277,6 +278,10 @@ def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return document
 
 
+# Made once: json.loads with a hook builds a new decoder on every call.
+_DECODER: Final = json.JSONDecoder(object_pairs_hook=_refuse_duplicates)
+
+
 def _text(document: dict[str, Any], key: str) -> str:
     value = document[key]
     if not isinstance(value, str) or not value:
@@ -295,6 +300,10 @@ def _base64(document: dict[str, Any], key: str) -> bytes:
     value = document[key]
     if not isinstance(value, str):
         raise MalformedLogEntryError(f"member {key!r} must be a base64 string")
+    decoded = decode_canonical(value)
+    if decoded is not None:
+        return decoded
+    # Not canonical standard base64: find out what is wrong with it.
     try:
         decoded = base64.b64decode(value.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError) as exc:
@@ -336,7 +345,7 @@ def parse_entry(leaf: bytes) -> LogEntry:
     ``previous`` agree with the leaf's position is the caller's check.
     """
     try:
-        document = json.loads(leaf.decode("utf-8"), object_pairs_hook=_refuse_duplicates)
+        document = _DECODER.decode(leaf.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise MalformedLogEntryError(f"entry is not UTF-8: {exc.reason}") from exc
     except json.JSONDecodeError as exc:

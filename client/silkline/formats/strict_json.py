@@ -18,9 +18,7 @@ class StrictJSONError(ValueError):
 def loads_strict(text: str) -> Any:
     """Parse `text`, refusing repeated keys, non-JSON constants and runaway nesting."""
     try:
-        return json.loads(
-            text, object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant
-        )
+        return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise StrictJSONError(f"is not JSON: {exc}") from exc
     except RecursionError as exc:
@@ -38,3 +36,9 @@ def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _refuse_constant(name: str) -> NoReturn:
     raise StrictJSONError(f"contains {name}, which is not JSON (RFC 8259)")
+
+
+# Made once: json.loads with a hook builds a new decoder on every call.
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant
+)

@@ -9,7 +9,8 @@
 
 silkline puts the exact leaf bytes in ``extra``, so one file holds all that
 an auditor needs to recompute the leaf hash; the extra data is not
-authenticated by itself, only through the inclusion proof it must satisfy.
+authenticated by itself, only through the inclusion proof it must satisfy
+(``verify_tlog_proof``).
 
 Pure functions, no I/O.
 """
@@ -21,14 +22,20 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from silkline.formats.merkle import HASH_SIZE
+from silkline.formats.checkpoint import CheckpointError, OpenedCheckpoint, open_checkpoint
+from silkline.formats.merkle import HASH_SIZE, MerkleError, leaf_hash, verify_inclusion
+from silkline.formats.note import NoteError, NoteVerifier
 
 __all__ = [
     "TLOG_PROOF_HEADER",
     "MalformedTlogProofError",
     "TlogProof",
+    "TlogProofError",
+    "UnprovenTlogProofError",
+    "VerifiedTlogProof",
     "encode_tlog_proof",
     "parse_tlog_proof",
+    "verify_tlog_proof",
 ]
 
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
@@ -37,8 +44,17 @@ TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
 _INDEX = re.compile(r"0|[1-9][0-9]*")
 
 
-class MalformedTlogProofError(ValueError):
+class TlogProofError(ValueError):
+    """Base class of the tlog-proof errors."""
+
+
+class MalformedTlogProofError(TlogProofError):
     """The bytes are not a c2sp.org/tlog-proof@v1 proof."""
+
+
+class UnprovenTlogProofError(TlogProofError):
+    """A well-formed proof that proves nothing: checkpoint not signed by the log, no leaf
+    bytes, or an audit path that does not lead from the leaf to the checkpoint's root."""
 
 
 @dataclass(frozen=True)
@@ -107,3 +123,41 @@ def parse_tlog_proof(data: bytes) -> TlogProof:
             raise MalformedTlogProofError(f"proof hash #{number} is not {HASH_SIZE} bytes")
         hashes.append(element)
     return TlogProof(int(index_text), tuple(hashes), checkpoint, extra)
+
+
+@dataclass(frozen=True)
+class VerifiedTlogProof:
+    """A proof that held: the leaf bytes it proves, their audit path, and the checkpoint it
+    proves them in."""
+
+    index: int
+    leaf: bytes
+    hashes: tuple[bytes, ...]
+    checkpoint: OpenedCheckpoint
+
+
+def verify_tlog_proof(data: bytes, log_key: NoteVerifier) -> VerifiedTlogProof:
+    """Parse a proof and check it offline: the checkpoint is signed by `log_key` for the
+    log the key names, and the extra data (the leaf bytes) is at the proof's index in it
+    (RFC 9162 §2.1.3.2). What the leaf says is the caller's to judge."""
+    proof = parse_tlog_proof(data)
+    try:
+        opened = open_checkpoint(proof.checkpoint, [log_key])
+    except (NoteError, CheckpointError) as exc:
+        raise UnprovenTlogProofError(f"checkpoint: {exc}") from exc
+    checkpoint = opened.checkpoint
+    if checkpoint.origin != log_key.name:
+        raise UnprovenTlogProofError(
+            f"checkpoint of origin {checkpoint.origin!r}, not of log {log_key.name!r}"
+        )
+    if proof.extra is None:
+        raise UnprovenTlogProofError("the proof carries no leaf bytes (its 'extra' line)")
+    try:
+        verify_inclusion(
+            leaf_hash(proof.extra), proof.index, checkpoint.size, proof.hashes, checkpoint.root_hash
+        )
+    except MerkleError as exc:
+        raise UnprovenTlogProofError(
+            f"entry {proof.index} in the checkpoint of {checkpoint.size} entries: {exc}"
+        ) from exc
+    return VerifiedTlogProof(proof.index, proof.extra, proof.hashes, opened)

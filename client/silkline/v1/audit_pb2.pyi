@@ -98,6 +98,18 @@ class AddCosignatureResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class GetRecordProofRequest(_message.Message):
+    __slots__ = ("record_id",)
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    record_id: str
+    def __init__(self, record_id: _Optional[str] = ...) -> None: ...
+
+class GetRecordProofResponse(_message.Message):
+    __slots__ = ("tlog_proof",)
+    TLOG_PROOF_FIELD_NUMBER: _ClassVar[int]
+    tlog_proof: bytes
+    def __init__(self, tlog_proof: _Optional[bytes] = ...) -> None: ...
+
 class AccessEvent(_message.Message):
     __slots__ = ("sequence", "at", "reader_participant", "reader_agency", "reader_client", "record_id", "action", "decision", "reasons", "disclosed_classes", "withheld_classes", "rules_sha256")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]

@@ -27,7 +27,10 @@ if _version_not_supported:
 
 
 class AuditServiceStub:
-    """AuditService serves the tamper-evident log to auditors and witnesses.
+    """AuditService serves the tamper-evident log to auditors, witnesses and
+    publishers. Tree heads and hashes are open to every authenticated
+    participant; entries and proofs of entries to auditors, and a record's own
+    proof to the agency that published it.
     """
 
     def __init__(self, channel):
@@ -61,6 +64,11 @@ class AuditServiceStub:
                 request_serializer=silkline_dot_v1_dot_audit__pb2.AddCosignatureRequest.SerializeToString,
                 response_deserializer=silkline_dot_v1_dot_audit__pb2.AddCosignatureResponse.FromString,
                 _registered_method=True)
+        self.GetRecordProof = channel.unary_unary(
+                '/silkline.v1.AuditService/GetRecordProof',
+                request_serializer=silkline_dot_v1_dot_audit__pb2.GetRecordProofRequest.SerializeToString,
+                response_deserializer=silkline_dot_v1_dot_audit__pb2.GetRecordProofResponse.FromString,
+                _registered_method=True)
         self.ListAccessEvents = channel.unary_unary(
                 '/silkline.v1.AuditService/ListAccessEvents',
                 request_serializer=silkline_dot_v1_dot_audit__pb2.ListAccessEventsRequest.SerializeToString,
@@ -69,12 +77,16 @@ class AuditServiceStub:
 
 
 class AuditServiceServicer:
-    """AuditService serves the tamper-evident log to auditors and witnesses.
+    """AuditService serves the tamper-evident log to auditors, witnesses and
+    publishers. Tree heads and hashes are open to every authenticated
+    participant; entries and proofs of entries to auditors, and a record's own
+    proof to the agency that published it.
     """
 
     def GetCheckpoint(self, request, context):
         """GetCheckpoint returns the latest signed checkpoint (C2SP tlog-checkpoint
         body in a C2SP signed note) with the cosignatures the server holds.
+        Any authenticated participant: witnesses run by any participant need it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -82,6 +94,7 @@ class AuditServiceServicer:
 
     def GetInclusionProof(self, request, context):
         """GetInclusionProof proves one entry against a tree size (RFC 9162 §2.1.3).
+        Auditors only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -89,7 +102,7 @@ class AuditServiceServicer:
 
     def GetConsistencyProof(self, request, context):
         """GetConsistencyProof proves that one tree size extends another
-        (RFC 9162 §2.1.4).
+        (RFC 9162 §2.1.4). Any authenticated participant: it reveals hashes only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -97,13 +110,25 @@ class AuditServiceServicer:
 
     def ListEntries(self, request, context):
         """ListEntries streams the exact leaf bytes of a range of log entries.
+        Auditors only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AddCosignature(self, request, context):
-        """AddCosignature hands the server a witness's C2SP tlog-cosignature.
+        """AddCosignature hands the server a witness's C2SP tlog-cosignature. Only
+        cosignatures by a witness key in the server's configuration are kept.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRecordProof(self, request, context):
+        """GetRecordProof returns a record's entry with its inclusion proof against
+        the latest checkpoint, as one C2SP tlog-proof: the receipt's proof. Only
+        for the agency that published the record, and for auditors; to anyone
+        else NOT_FOUND, exactly as for an id that does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -144,6 +169,11 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     request_deserializer=silkline_dot_v1_dot_audit__pb2.AddCosignatureRequest.FromString,
                     response_serializer=silkline_dot_v1_dot_audit__pb2.AddCosignatureResponse.SerializeToString,
             ),
+            'GetRecordProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRecordProof,
+                    request_deserializer=silkline_dot_v1_dot_audit__pb2.GetRecordProofRequest.FromString,
+                    response_serializer=silkline_dot_v1_dot_audit__pb2.GetRecordProofResponse.SerializeToString,
+            ),
             'ListAccessEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAccessEvents,
                     request_deserializer=silkline_dot_v1_dot_audit__pb2.ListAccessEventsRequest.FromString,
@@ -158,7 +188,10 @@ def add_AuditServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AuditService:
-    """AuditService serves the tamper-evident log to auditors and witnesses.
+    """AuditService serves the tamper-evident log to auditors, witnesses and
+    publishers. Tree heads and hashes are open to every authenticated
+    participant; entries and proofs of entries to auditors, and a record's own
+    proof to the agency that published it.
     """
 
     @staticmethod
@@ -286,6 +319,33 @@ class AuditService:
             '/silkline.v1.AuditService/AddCosignature',
             silkline_dot_v1_dot_audit__pb2.AddCosignatureRequest.SerializeToString,
             silkline_dot_v1_dot_audit__pb2.AddCosignatureResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRecordProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/silkline.v1.AuditService/GetRecordProof',
+            silkline_dot_v1_dot_audit__pb2.GetRecordProofRequest.SerializeToString,
+            silkline_dot_v1_dot_audit__pb2.GetRecordProofResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -14,6 +14,7 @@ import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from silkline.formats.note import NoteVerifier
+from silkline.formats.tlog_proof import TlogProof, encode_tlog_proof
 from silkline.v1 import audit_pb2, audit_pb2_grpc
 from silkline_server.access import AccessControl
 from silkline_server.caller import current_caller
@@ -47,7 +48,8 @@ ENTRY_BYTES_PER_MESSAGE = 1024 * 1024
 
 
 class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
-    """The log and the access log for auditors; AddCosignature for configured witnesses."""
+    """The log and the access log for auditors; tree heads and consistency proofs for every
+    participant, cosignatures from configured witnesses, a record's proof for its publisher."""
 
     def __init__(
         self,
@@ -93,7 +95,8 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     async def GetCheckpoint(
         self, request: audit_pb2.GetCheckpointRequest, context: Context
     ) -> audit_pb2.GetCheckpointResponse:
-        await self._require_auditor(context)
+        # Any authenticated participant: a tree head reveals no entry, and a
+        # witness run by any participant starts from it.
         latest = await self._latest_checkpoint(context)
         return audit_pb2.GetCheckpointResponse(checkpoint=served_note(latest))
 
@@ -141,7 +144,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     async def GetConsistencyProof(
         self, request: audit_pb2.GetConsistencyProofRequest, context: Context
     ) -> audit_pb2.GetConsistencyProofResponse:
-        await self._require_auditor(context)
+        # Any authenticated participant: hashes of subtrees, for witnesses and publishers.
         latest = await self._latest_checkpoint(context)
         first = request.first_tree_size
         second = request.second_tree_size or latest.tree_size
@@ -237,6 +240,46 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             new=added,
         )
         return audit_pb2.AddCosignatureResponse()
+
+    async def GetRecordProof(
+        self, request: audit_pb2.GetRecordProofRequest, context: Context
+    ) -> audit_pb2.GetRecordProofResponse:
+        caller = current_caller().identity
+        record_id = request.record_id
+        record = (
+            await self._read(context, lambda: self._store.get_record(record_id))
+            if record_id
+            else None
+        )
+        published = record is not None and caller.agency_path == (
+            f"{record.originator_participant}/{record.originator_agency}"
+        )
+        if record is None or not (published or "auditor" in self._access.roles(caller)):
+            # One answer for "no such record" and "not yours": the refusal tells a
+            # caller nothing of a record it did not publish, not even that it exists.
+            await _abort(
+                context,
+                grpc.StatusCode.NOT_FOUND,
+                f"no record {record_id!r} for {caller.agency_path} to prove: a record's "
+                "proof goes to the agency that published it (and to auditors)",
+            )
+        index = record.log_index
+        checkpoint = await self._latest_checkpoint(context)
+        size = checkpoint.tree_size
+        if index >= size:
+            await _abort(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"record {record_id} is entry {index}, not in the checkpoint of tree size "
+                f"{size} yet; the next checkpoint follows within a second",
+            )
+        hashes = await self._read(context, lambda: self._store.inclusion_proof(index, size))
+        leaves = await self._read(context, lambda: self._store.leaves(index, 1))
+        if len(leaves) != 1 or leaves[0].index != index:
+            log.error("a record's log entry is missing", record_id=record_id, log_index=index)
+            await _abort(context, grpc.StatusCode.INTERNAL, "the log cannot be read consistently")
+        proof = TlogProof(index, tuple(hashes), served_note(checkpoint), leaves[0].leaf)
+        return audit_pb2.GetRecordProofResponse(tlog_proof=encode_tlog_proof(proof))
 
     async def ListAccessEvents(
         self, request: audit_pb2.ListAccessEventsRequest, context: Context
