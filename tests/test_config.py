@@ -110,3 +110,45 @@ def test_a_witness_listed_twice_is_refused() -> None:
     raw["witnesses"] = {"keys": [vkey, vkey]}
     with pytest.raises(ConfigError, match=r"keys\[1\] \(witness.uz.example\) is listed twice"):
         parse_config(raw, base=DEV_CONFIG.parent)
+
+
+def test_metrics_are_off_unless_configured() -> None:
+    assert load_config(DEV_CONFIG).metrics_listen is None
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:9464", "0.0.0.0:9464", "[::1]:9464", "host:0"])
+def test_a_metrics_listen_address_is_kept(listen: str) -> None:
+    raw = dev_raw()
+    raw["metrics"] = {"listen": listen}
+    assert parse_config(raw, base=DEV_CONFIG.parent).metrics_listen == listen
+
+
+@pytest.mark.parametrize(
+    ("metrics", "words"),
+    [
+        ({"listen": "9464"}, "[metrics] listen: '9464' is not HOST:PORT"),
+        ({"listen": "localhost:http"}, "is not HOST:PORT"),
+        ({"listen": "127.0.0.1:65536"}, "is not HOST:PORT"),
+        ({"listen": ":9464"}, "is not HOST:PORT"),
+        ({"listen": "::1:9464"}, "an IPv6 address in brackets"),
+        ({"listen": "127.0.0.1:-1"}, "is not HOST:PORT"),
+        ({"listen": 9464}, "'listen' has the wrong type"),
+        ({"listen": ""}, "leave [metrics] out for no endpoint"),
+        ({"listen": "127.0.0.1:7443"}, "is the gRPC listen address"),
+        ({"listen": "0.0.0.0:7443"}, "is the gRPC listen address"),
+        ({"port": 9464}, "[metrics]: unknown key(s) ['port']"),
+    ],
+)
+def test_a_bad_metrics_listen_address_is_refused(metrics: object, words: str) -> None:
+    raw = dev_raw()
+    raw["metrics"] = metrics
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, base=DEV_CONFIG.parent)
+    assert words in str(caught.value)
+
+
+def test_metrics_must_be_a_table() -> None:
+    raw = dev_raw()
+    raw["metrics"] = "127.0.0.1:9464"
+    with pytest.raises(ConfigError, match="'metrics' must be a table"):
+        parse_config(raw, base=DEV_CONFIG.parent)

@@ -32,9 +32,11 @@ from silkline_server.admission import Admission
 from silkline_server.authentication import CallerAuthenticator
 from silkline_server.caller import AuthenticatingInterceptor
 from silkline_server.config import ServerConfig
+from silkline_server.database_probe import DatabaseProbe
 from silkline_server.fanout import RecordFanout
 from silkline_server.log.checkpointer import Checkpointer
 from silkline_server.log.checkpoints import CheckpointPublisher
+from silkline_server.metrics import ServerMetrics
 from silkline_server.receipts import ReceiptSigner, load_log_signer
 from silkline_server.retention import RetentionJob
 from silkline_server.services.admin import AdminServicer
@@ -42,6 +44,7 @@ from silkline_server.services.audit import AuditServicer
 from silkline_server.services.indicators import IndicatorsServicer
 from silkline_server.services.records import RecordsServicer, StreamSettings
 from silkline_server.store import GroupCommitter, Store, StoreError
+from silkline_server.store.notifications import RecordsAppendedListener
 
 log = structlog.get_logger("silkline.server")
 
@@ -68,6 +71,10 @@ class RunningServer:
     port: int
     fanout: RecordFanout
     retention: RetentionJob
+    database_probe: DatabaseProbe | None = None
+    # PostgreSQL only: wake-ups for records other replicas append.
+    listener: RecordsAppendedListener | None = None
+    metrics: ServerMetrics | None = None
 
     async def drain(self, grace_period_s: float) -> None:
         """Stop accepting calls, let in-flight calls finish within the grace period."""
@@ -75,12 +82,18 @@ class RunningServer:
         await self.health.enter_graceful_shutdown()
         # Subscriptions never end on their own: end them now, with their resume cursors.
         self.fanout.close()
+        for background in (self.database_probe, self.listener):
+            if background is not None:
+                await background.stop()
         await self.server.stop(grace_period_s)
         await self.retention.stop()
         # In-flight publishes have been answered or cancelled: nothing is left to commit.
         await self.committer.stop()
         # Last: a checkpoint covering every entry committed above.
         await self.checkpointer.stop()
+        if self.metrics is not None:
+            # Last before the store closes: a scrape during the drain still reads the log.
+            await asyncio.to_thread(self.metrics.close)
         self.store.close()
         log.info("stopped")
 
@@ -126,8 +139,9 @@ async def start_server(config: ServerConfig) -> RunningServer:
         raise StartupError(f"cannot sign the log's first checkpoint: {exc}") from exc
     committer = GroupCommitter(store)
     await committer.start()
+    metrics = ServerMetrics()
     server = grpc.aio.server(
-        interceptors=[AuthenticatingInterceptor(authenticator)],
+        interceptors=[AuthenticatingInterceptor(authenticator, metrics)],
         options=[
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", config.max_message_bytes),
@@ -136,6 +150,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
     )
     admission = Admission(trust, max_envelope_bytes=config.max_envelope_bytes)
     fanout = RecordFanout(max_lag=config.subscriber_max_lag)
+    metrics.track(store, lambda: fanout.subscribers)
     records_pb2_grpc.add_RecordsServiceServicer_to_server(  # type: ignore[no-untyped-call]
         RecordsServicer(
             admission,
@@ -177,11 +192,27 @@ async def start_server(config: ServerConfig) -> RunningServer:
         await checkpointer.stop()
         store.close()
         raise StartupError(f"cannot listen on {config.listen}: {exc}") from exc
+    if config.metrics_listen is not None:
+        try:
+            metrics.serve(config.metrics_listen)
+        except OSError as exc:
+            metrics.close()
+            await committer.stop()
+            await checkpointer.stop()
+            store.close()
+            raise StartupError(f"cannot serve metrics on {config.metrics_listen}: {exc}") from exc
     await server.start()
     retention = RetentionJob(store, access)
     await retention.start()
     for name in ("", *SERVICE_NAMES):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    database_probe = DatabaseProbe(store, health, ("", *SERVICE_NAMES))
+    await database_probe.start()
+    listener = None
+    if store.backend == "postgresql":
+        # Once connected it wakes every subscriber: nothing committed before is missed.
+        listener = RecordsAppendedListener(store, fanout.appended_elsewhere)
+        await listener.start()
     log.info(
         "serving",
         listen=config.listen,
@@ -201,6 +232,9 @@ async def start_server(config: ServerConfig) -> RunningServer:
         port,
         fanout=fanout,
         retention=retention,
+        database_probe=database_probe,
+        listener=listener,
+        metrics=metrics,
     )
 
 

@@ -3,11 +3,13 @@
 Each handler is wrapped so that the peer certificate from the TLS handshake
 is judged by CallerAuthenticator first; the caller's identity is then
 available to servicers through `current_caller()` and bound to every log line
-of the call.
+of the call. The interceptor also counts every call's outcome in the server's
+metrics, and makes them the metrics of the call (silkline_server.metrics).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import inspect
 import time
@@ -23,7 +25,9 @@ from silkline_server.authentication import (
     AuthenticationError,
     CallerAuthenticator,
 )
+from silkline_server.metrics import ServerMetrics
 from silkline_server.services.context import Context
+from silkline_server.store import StoreUnavailableError
 
 log = structlog.get_logger("silkline.rpc")
 
@@ -37,11 +41,45 @@ def current_caller() -> AuthenticatedCaller:
     return _caller.get()
 
 
+STORE_UNAVAILABLE_MESSAGE = "the database is unavailable; retry"
+
+
+def _unavailable_when_the_store_is(behavior: Behavior) -> Behavior:
+    """Answer UNAVAILABLE (retry) when the database fails under a handler that did not say so.
+
+    Writes map store errors themselves; reads (Get, List, proofs) would otherwise
+    answer UNKNOWN while the database restarts, which clients do not retry.
+    """
+    if inspect.isasyncgenfunction(behavior):
+
+        async def streaming(request: Any, context: Context) -> AsyncIterator[Any]:
+            try:
+                async for response in behavior(request, context):
+                    yield response
+            except StoreUnavailableError as exc:
+                log.warning("store unavailable", error=repr(exc))
+                await context.abort(grpc.StatusCode.UNAVAILABLE, STORE_UNAVAILABLE_MESSAGE)
+
+        return streaming
+
+    async def awaiting(request: Any, context: Context) -> Any:
+        try:
+            return await behavior(request, context)
+        except StoreUnavailableError as exc:
+            log.warning("store unavailable", error=repr(exc))
+            await context.abort(grpc.StatusCode.UNAVAILABLE, STORE_UNAVAILABLE_MESSAGE)
+
+    return awaiting
+
+
 class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Refuses with UNAUTHENTICATED any call whose certificate fails CallerAuthenticator."""
 
-    def __init__(self, authenticator: CallerAuthenticator) -> None:
+    def __init__(
+        self, authenticator: CallerAuthenticator, metrics: ServerMetrics | None = None
+    ) -> None:
         self._authenticator = authenticator
+        self._metrics = metrics or ServerMetrics()
 
     async def intercept_service(
         self,
@@ -71,24 +109,33 @@ class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[typ
         return handler
 
     def _wrap(self, behavior: Behavior, method: str) -> Behavior:
+        behavior = _unavailable_when_the_store_is(behavior)
         if inspect.isasyncgenfunction(behavior):
 
             async def streaming(request: Any, context: Context) -> AsyncIterator[Any]:
                 started = await self._admit(context, method)
+                failure: BaseException | None = None
                 try:
                     async for response in behavior(request, context):
                         yield response
+                except BaseException as exc:
+                    failure = exc
+                    raise
                 finally:
-                    _log_done(context, started)
+                    self._done(context, method, started, failure)
 
             return streaming
 
         async def awaiting(request: Any, context: Context) -> Any:
             started = await self._admit(context, method)
+            failure: BaseException | None = None
             try:
                 return await behavior(request, context)
+            except BaseException as exc:
+                failure = exc
+                raise
             finally:
-                _log_done(context, started)
+                self._done(context, method, started, failure)
 
         return awaiting
 
@@ -97,11 +144,14 @@ class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[typ
         structlog.contextvars.bind_contextvars(
             request_id=uuid.uuid4().hex[:16], method=method, peer=context.peer()
         )
+        self._metrics.bind()
         pem = _peer_certificate(context)
         try:
             caller = self._authenticator.authenticate(pem)
         except AuthenticationError as exc:
             log.warning("client certificate refused", reason=type(exc).__name__, detail=str(exc))
+            self._metrics.refused("client_certificate")
+            self._metrics.rpc_done(method, grpc.StatusCode.UNAUTHENTICATED.name)
             await context.abort(
                 grpc.StatusCode.UNAUTHENTICATED, f"client certificate refused: {exc}"
             )
@@ -113,18 +163,33 @@ class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[typ
         )
         return time.perf_counter()
 
+    def _done(
+        self, context: Context, method: str, started: float, failure: BaseException | None
+    ) -> None:
+        code = _status_name(context, failure)
+        self._metrics.rpc_done(method, code)
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        log.info("rpc done", code=code, duration_ms=duration_ms)
+
 
 def _peer_certificate(context: Context) -> bytes | None:
     values = list(context.auth_context().get("x509_pem_cert") or [])
     return values[0] if values else None
 
 
-def _log_done(context: Context, started: float) -> None:
+def _status_name(context: Context, failure: BaseException | None) -> str:
+    """The status the call ends with: set or aborted with, else from how the handler ended."""
     code = context.code()
-    log.info(
-        "rpc done",
-        code=code.name
-        if isinstance(code, grpc.StatusCode)
-        else ("OK" if code is None else str(code)),
-        duration_ms=round((time.perf_counter() - started) * 1000, 2),
-    )
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    if code is not None:
+        # Some gRPC releases keep the numeric code of a status given as an int.
+        number = code.value[0] if hasattr(code, "value") else code
+        return next((c.name for c in grpc.StatusCode if c.value[0] == number), str(code))
+    if failure is None:
+        return grpc.StatusCode.OK.name
+    if isinstance(failure, asyncio.CancelledError | GeneratorExit):
+        # The client went away (or the server stopped) before the call ended.
+        return grpc.StatusCode.CANCELLED.name
+    # An exception escaping a servicer: gRPC answers UNKNOWN.
+    return grpc.StatusCode.UNKNOWN.name

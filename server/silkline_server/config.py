@@ -62,6 +62,8 @@ class ServerConfig:
     subscriber_max_lag: int = 10_000
     # Witnesses whose C2SP tlog-cosignature/v1 the log accepts (AddCosignature).
     witnesses: tuple[NoteVerifier, ...] = ()
+    # [metrics] listen: HOST:PORT of the plain-HTTP Prometheus endpoint; None: no endpoint.
+    metrics_listen: str | None = None
     source: Path | None = field(default=None, compare=False)
 
 
@@ -80,7 +82,9 @@ _TOP_KEYS = {
     "log",
     "rules",
     "witnesses",
+    "metrics",
 }
+_METRICS_KEYS = {"listen"}
 _LOG_KEYS = {"origin", "private_key"}
 _WITNESS_KEYS = {"keys"}
 _TLS_KEYS = {"certificate", "private_key"}
@@ -153,8 +157,10 @@ def parse_config(raw: dict[str, Any], *, base: Path, source: Path | None = None)
         )
     if max_lag < 1:
         raise ConfigError(f"{where}: subscriber_max_lag must be at least 1 (records)")
+    listen = _typed(raw, "listen", str, DEFAULT_LISTEN, where)
+    metrics_listen = _metrics_listen(_table(raw, "metrics", where), listen, f"{where} [metrics]")
     return ServerConfig(
-        listen=_typed(raw, "listen", str, DEFAULT_LISTEN, where),
+        listen=listen,
         database=resolve_database_url(_typed(raw, "database", str, DEFAULT_DATABASE, where), base),
         server_certificate=_path(tls, "certificate", base, f"{where} [tls]"),
         server_private_key=_path(tls, "private_key", base, f"{where} [tls]"),
@@ -169,8 +175,55 @@ def parse_config(raw: dict[str, Any], *, base: Path, source: Path | None = None)
         subscriber_write_timeout_s=float(write_timeout),
         subscriber_max_lag=max_lag,
         witnesses=witnesses,
+        metrics_listen=metrics_listen,
         source=source,
     )
+
+
+def _metrics_listen(table: dict[str, Any], listen: str, where: str) -> str | None:
+    """[metrics] listen, checked; None (no endpoint) when the table or the key is absent."""
+    _refuse_unknown(table, _METRICS_KEYS, where)
+    value: str = _typed(table, "listen", str, "", where)
+    if not value:
+        if "listen" in table:
+            raise ConfigError(f"{where}: 'listen' is empty; leave [metrics] out for no endpoint")
+        return None
+    host, port = parse_listen_address(value, f"{where} listen")
+    if _same_address(parse_listen_address(listen, "listen", strict=False), (host, port)):
+        raise ConfigError(f"{where}: 'listen' {value!r} is the gRPC listen address")
+    return value
+
+
+def parse_listen_address(
+    value: str, where: str = "listen address", *, strict: bool = True
+) -> tuple[str, int]:
+    """`HOST:PORT` (`[IPv6]:PORT` for an IPv6 address) as (host, port); port 0 picks a free one.
+
+    Raises ConfigError naming `where` when `value` is not of that form. With
+    strict=False a malformed value gives ("", -1) instead (for comparisons only).
+    """
+    host, colon, port_text = value.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        well_formed = ":" in host
+    else:
+        well_formed = ":" not in host
+    well_formed = well_formed and bool(colon and host) and not any(c.isspace() for c in host)
+    if well_formed and port_text.isascii() and port_text.isdigit() and int(port_text) <= 65535:
+        return host, int(port_text)
+    if not strict:
+        return "", -1
+    raise ConfigError(
+        f"{where}: {value!r} is not HOST:PORT with a port from 0 to 65535 "
+        "(an IPv6 address in brackets, e.g. '[::1]:9464')"
+    )
+
+
+def _same_address(one: tuple[str, int], other: tuple[str, int]) -> bool:
+    """Whether two listen addresses would claim the same port (port 0 never clashes)."""
+    wildcard = {"0.0.0.0", "::"}  # noqa: S104 (names the wildcard, binds nothing)
+    hosts_overlap = one[0] == other[0] or one[0] in wildcard or other[0] in wildcard
+    return one[1] == other[1] and one[1] > 0 and hosts_overlap
 
 
 def _witnesses(table: dict[str, Any], where: str) -> tuple[NoteVerifier, ...]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable
 from typing import TextIO
 
 import structlog
@@ -23,6 +24,14 @@ log = structlog.get_logger("silkline.tls")
 _CORE_LINE = re.compile(r"^([IWEF])\d{4} [\d:.]+\s+\d+ ([\w./-]+:\d+)\] (.*)$")
 _HANDSHAKE = re.compile(r"Handshake failed with (?:fatal )?error (\w+): (.*)$")
 _LEVELS = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
+# Called (on the reader thread) for each refused handshake: the metrics count them.
+_handshake_listeners: list[Callable[[], None]] = []
+
+
+def on_handshake_refused(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call `listener()` after each TLS handshake refusal; returns a function removing it."""
+    _handshake_listeners.append(listener)
+    return lambda: _handshake_listeners.remove(listener)
 
 
 def capture_grpc_core_log() -> TextIO:
@@ -62,6 +71,8 @@ def reemit(line: str) -> bool:
             reason=_reason(handshake.group(2)),
             tls_error=handshake.group(1),
         )
+        for listener in list(_handshake_listeners):
+            listener()
     elif "is not suitable for production" in message:
         # gRPC warns about INFO verbosity, which we chose on purpose for the line above.
         log.debug("grpc core", message=message, source=source)

@@ -15,9 +15,13 @@ since they subscribed that they have not yet passed) and in the servicer
 alone; other subscribers never wait for it, because nothing is shared but
 the flags.
 
-Only commits of this process wake its subscribers. Other replicas sharing a
-PostgreSQL database are picked up when the subscriber re-reads the store at
-each heartbeat interval.
+Replicas sharing a PostgreSQL database wake each other's subscribers through
+LISTEN/NOTIFY (`silkline_server.store.notifications`): each append
+transaction notifies the highest log index it appended, and each replica's
+listener calls `RecordFanout.appended_elsewhere`. A notification only wakes:
+it never moves `head` nor counts towards a subscriber's lag, and losing one
+(a reconnecting listener) only delays a record until the subscriber's next
+heartbeat, when it reads the store again anyway.
 """
 
 from __future__ import annotations
@@ -79,6 +83,9 @@ class RecordFanout:
         self._recent: list[int] = []
         self._dropped = 0
         self._head = -1
+        # The highest log index any wake-up was for, here or on another replica.
+        self._announced = -1
+        self._remote_wakeups = 0
         self._closed: asyncio.Future[None] | None = None
 
     @property
@@ -111,6 +118,7 @@ class RecordFanout:
         """A record was committed at `log_index`: wake every subscriber."""
         bisect.insort(self._recent, log_index)
         self._head = max(self._head, log_index)
+        self._announced = max(self._announced, log_index)
         if len(self._recent) > 2 * (self._max_lag + 1):
             drop = len(self._recent) - (self._max_lag + 1)
             del self._recent[:drop]
@@ -118,6 +126,34 @@ class RecordFanout:
         for subscription in self._subscriptions:
             subscription.woken.set()
             subscription.check_lag(self._max_lag)
+
+    def appended_elsewhere(self, log_index: int | None) -> None:
+        """A replica (maybe this one) committed records up to `log_index`: wake every
+        subscriber, unless a wake-up for that index or a later one was already given.
+
+        None means notifications may have been missed (the listener reconnected):
+        every subscriber is woken to look.
+
+        Appends are serialised under the log's lock, so everything up to an
+        announced index was visible before it: a subscriber woken for it reads
+        the store afterwards and finds every earlier record too. That is why an
+        older or repeated index (this process's own commits come back as
+        notifications) needs no wake-up. Neither `head` nor the lag move: the
+        notification says nothing of which records another replica appended,
+        and a subscriber finds them in the store.
+        """
+        if log_index is not None:
+            if log_index <= self._announced:
+                return
+            self._announced = log_index
+        self._remote_wakeups += 1
+        for subscription in self._subscriptions:
+            subscription.woken.set()
+
+    @property
+    def remote_wakeups(self) -> int:
+        """How many notifications from the database woke this process's subscribers."""
+        return self._remote_wakeups
 
     @contextmanager
     def subscribe(self, cursor: int) -> Iterator[Subscription]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,9 @@ from tests.deploy.tooling import (
     DEPLOY,
     REPO,
     load_yaml_documents,
-    migration_program,
+    migration_command,
     require_tool,
+    silkline_server,
 )
 
 COMPOSE = DEPLOY / "compose.yaml"
@@ -132,7 +132,9 @@ def test_migration_runs_once_before_the_replicas(compose: dict[str, Any]) -> Non
     migrate = compose["services"]["migrate"]
     assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     assert migrate["restart"] == "no"
-    assert migrate["entrypoint"] == ["python", "-c"]
+    # The image's entrypoint, silkline-server, with its migrate command.
+    assert "entrypoint" not in migrate
+    assert migrate["command"] == ["migrate", "--config", "/etc/silkline/server.toml"]
     for name, replica in replicas(compose).items():
         assert replica["depends_on"]["migrate"] == {
             "condition": "service_completed_successfully"
@@ -238,6 +240,15 @@ def test_haproxy_balances_the_replicas_on_their_port(compose: dict[str, Any]) ->
         assert path in mount_targets(haproxy), f"haproxy.cfg reads {path}, which is not mounted"
 
 
+def test_replicas_expose_metrics_on_the_internal_network_only(compose: dict[str, Any]) -> None:
+    listen = tomllib.loads(PROD_CONFIG.read_text())["metrics"]["listen"]
+    port = listen.rsplit(":", 1)[1]
+    for name, replica in replicas(compose).items():
+        assert replica["expose"] == [port], name
+        assert "ports" not in replica, f"{name} publishes a port on the host"
+        assert replica["networks"] == ["internal"], name
+
+
 def _head_revision() -> str:
     config = Config()
     config.set_main_option("script_location", "silkline_server.store:migrations")
@@ -246,11 +257,11 @@ def _head_revision() -> str:
     return head
 
 
-def test_migration_program_brings_the_database_to_the_newest_revision(
+def test_migration_command_brings_the_database_to_the_newest_revision(
     store_url: str, tmp_path: Path
 ) -> None:
-    """The exact program of the migrate service (and of the Kubernetes Job), run twice."""
-    program, config_path = migration_program()
+    """The exact command of the migrate service (and of the Kubernetes Job), run twice."""
+    *arguments, config_path = migration_command()
     assert config_path == "/etc/silkline/server.toml"
     config = tmp_path / "server.toml"
     config.write_text(
@@ -264,14 +275,16 @@ def test_migration_program_brings_the_database_to_the_newest_revision(
     )
     for attempt in ("first", "second (nothing to do)"):
         result = subprocess.run(
-            [sys.executable, "-c", program, str(config)],
+            [silkline_server(), *arguments, str(config)],
             capture_output=True,
             text=True,
             timeout=120,
             cwd=REPO,
         )
         assert result.returncode == 0, f"{attempt} run: {result.stderr}"
-        assert "database schema is at the newest revision" in result.stdout
+        assert result.stdout == (
+            f"silkline: database schema is at the newest revision ({_head_revision()})\n"
+        )
     engine = create_engine(store_url)
     try:
         with engine.connect() as connection:

@@ -201,11 +201,13 @@ def test_build_context_filter_keeps_keys_and_the_example_pki_out() -> None:
 
 
 def test_port_entrypoint_and_stop_signal_match_the_server() -> None:
-    listen = tomllib.loads(PROD_CONFIG.read_text())["listen"]
-    port = listen.rsplit(":", 1)[1]
+    config = tomllib.loads(PROD_CONFIG.read_text())
+    ports = [config["listen"].rsplit(":", 1)[1], config["metrics"]["listen"].rsplit(":", 1)[1]]
     stage = final_stage()
-    exposed = [i.arguments for i in stage if i.keyword == "EXPOSE"]
-    assert exposed == [port] or exposed == [f"{port}/tcp"]
+    exposed = [
+        p.removesuffix("/tcp") for i in stage if i.keyword == "EXPOSE" for p in i.arguments.split()
+    ]
+    assert exposed == ports
     (entrypoint,) = [exec_form(i.arguments) for i in stage if i.keyword == "ENTRYPOINT"]
     (command,) = [exec_form(i.arguments) for i in stage if i.keyword == "CMD"]
     assert entrypoint == ["silkline-server"]

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.deploy.tooling import DEPLOY, load_yaml_documents, migration_program, require_module
+from tests.deploy.tooling import DEPLOY, load_yaml_documents, migration_command, require_module
 
 K8S = DEPLOY / "k8s"
 PROD_CONFIG = DEPLOY / "prod" / "server.toml"
@@ -233,11 +233,12 @@ def test_database_password_comes_from_a_secret() -> None:
     assert url.password is None, "no password in server.toml: libpq reads PGPASSWORD"
 
 
-def test_migration_job_runs_the_compose_migration_program() -> None:
+def test_migration_job_runs_the_compose_migration_command() -> None:
     job = only("Job")
     (container,) = job["spec"]["template"]["spec"]["containers"]
-    program, config_path = migration_program()
-    assert container["command"] == ["python", "-c", program, config_path]
+    # The image's entrypoint (silkline-server) with compose's arguments.
+    assert "command" not in container
+    assert container["args"] == migration_command()
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     deployment_image = only("Deployment")["spec"]["template"]["spec"]["containers"][0]["image"]
     assert container["image"] == deployment_image
@@ -255,8 +256,12 @@ def test_service_passes_tcp_through_to_the_grpc_port() -> None:
     (port,) = service["spec"]["ports"]
     assert port["protocol"] == "TCP"
     assert port["targetPort"] in {p["name"] for p in container["ports"]}
-    listen_port = int(tomllib.loads(PROD_CONFIG.read_text())["listen"].rsplit(":", 1)[1])
-    assert {p["containerPort"] for p in container["ports"]} == {listen_port}
+    config = tomllib.loads(PROD_CONFIG.read_text())
+    listen_port = int(config["listen"].rsplit(":", 1)[1])
+    metrics_port = int(config["metrics"]["listen"].rsplit(":", 1)[1])
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"grpc": listen_port, "metrics": metrics_port}
+    assert port["targetPort"] == "grpc", "metrics are plain HTTP: never in the Service"
     assert service["spec"]["selector"].items() <= (
         deployment["spec"]["template"]["metadata"]["labels"].items()
     )
@@ -265,12 +270,29 @@ def test_service_passes_tcp_through_to_the_grpc_port() -> None:
 def test_network_policy_admits_grpc_and_lets_out_only_dns_and_postgresql() -> None:
     policy = only("NetworkPolicy")
     assert sorted(policy["spec"]["policyTypes"]) == ["Egress", "Ingress"]
-    (ingress,) = policy["spec"]["ingress"]
-    assert [p["port"] for p in ingress["ports"]] == [7443]
+    grpc, metrics = policy["spec"]["ingress"]
+    assert [p["port"] for p in grpc["ports"]] == [7443]
+    assert "from" not in grpc, "agencies connect from anywhere; mutual TLS decides"
+    metrics_port = int(
+        tomllib.loads(PROD_CONFIG.read_text())["metrics"]["listen"].rsplit(":", 1)[1]
+    )
+    assert [p["port"] for p in metrics["ports"]] == [metrics_port]
+    (source,) = metrics["from"]
+    assert set(source) == {"namespaceSelector"}, "metrics only from the monitoring namespace"
     egress_ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
     assert egress_ports == {53, 5432}
     labels = only("Deployment")["spec"]["template"]["metadata"]["labels"]
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+
+
+def test_pods_announce_their_metrics_port_to_prometheus() -> None:
+    template = only("Deployment")["spec"]["template"]
+    (container,) = template["spec"]["containers"]
+    metrics = {p["name"]: p["containerPort"] for p in container["ports"]}["metrics"]
+    annotations = template["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == str(metrics)
+    assert annotations["prometheus.io/path"] == "/metrics"
 
 
 def test_every_manifest_is_in_the_silkline_namespace() -> None:

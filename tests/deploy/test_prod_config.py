@@ -34,6 +34,8 @@ def test_server_accepts_the_production_configuration() -> None:
     config = load_config(PROD_CONFIG)
     assert config.log_format == "json"
     assert config.listen == "0.0.0.0:7443"
+    # Every replica serves metrics, for Prometheus on the deployment's own network.
+    assert config.metrics_listen == "0.0.0.0:9464"
     assert config.grace_period_s > 0
     url = make_url(config.database)
     assert url.get_backend_name() == "postgresql"
@@ -92,7 +94,11 @@ def lay_out(root: Path) -> Path:
     shutil.copy(EXAMPLE / "IN" / "ncb.crt", etc / "tls" / "probe.crt")
     shutil.copy(EXAMPLE / "IN" / "ncb.key", etc / "private" / "probe.key")
     config = etc / "server.toml"
-    config.write_text(PROD_CONFIG.read_text().replace(ROOT + "/", f"{etc}/"))
+    text = PROD_CONFIG.read_text().replace(ROOT + "/", f"{etc}/")
+    # Another test's server may hold 9464 on this machine: any free loopback port.
+    metrics = 'listen = "0.0.0.0:9464"'
+    assert text.count(metrics) == 1
+    config.write_text(text.replace(metrics, 'listen = "127.0.0.1:0"'))
     return config
 
 
@@ -122,5 +128,6 @@ def test_the_production_layout_serves_and_the_image_probe_finds_it(tmp_path: Pat
             f"{server.log_text()}"
         )
         assert server.wait_for_log('"event": "serving"')
+        assert server.wait_for_log('"metrics endpoint serving"')
     finally:
         assert server.stop() == 0

@@ -57,9 +57,17 @@ def load_yaml_documents(path: Path) -> list[dict[str, object]]:
         return [doc for doc in yaml.safe_load_all(stream) if doc]
 
 
-def migration_program() -> list[str]:
-    """The command of compose.yaml's migrate service: [program, config path]."""
+def migration_command() -> list[str]:
+    """The arguments compose.yaml's migrate service gives the image's entrypoint
+    (silkline-server): `migrate --config PATH`."""
     (document,) = load_yaml_documents(DEPLOY / "compose.yaml")
     command = document["services"]["migrate"]["command"]
     assert isinstance(command, list)
     return [str(part) for part in command]
+
+
+def silkline_server() -> str:
+    """This venv's silkline-server: what the image's entrypoint runs."""
+    path = Path(sys.executable).parent / "silkline-server"
+    assert path.exists(), "silkline-server is not installed in this venv"
+    return str(path)

@@ -66,3 +66,39 @@ async def test_closing_wakes_every_subscriber_and_resolves_closed() -> None:
 def test_max_lag_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_lag"):
         RecordFanout(max_lag=0)
+
+
+async def test_a_commit_on_another_replica_wakes_every_subscriber_and_moves_no_count() -> None:
+    fanout = RecordFanout(max_lag=1)
+    with fanout.subscribe(0) as first, fanout.subscribe(0) as second:
+        fanout.appended_elsewhere(40)
+        assert first.woken.is_set() and second.woken.is_set()
+        # Which records another replica appended, only the store knows.
+        assert fanout.head == -1
+        assert first.lag == 0 and not first.overflowed.done()
+        assert fanout.remote_wakeups == 1
+
+
+async def test_a_notification_for_an_index_already_announced_wakes_nobody() -> None:
+    fanout = RecordFanout()
+    with fanout.subscribe(0) as subscription:
+        fanout.committed(12)
+        subscription.woken.clear()
+        # This process's own commit, coming back from the database, and an older one.
+        fanout.appended_elsewhere(12)
+        fanout.appended_elsewhere(9)
+        assert not subscription.woken.is_set()
+        fanout.appended_elsewhere(13)
+        assert subscription.woken.is_set()
+        subscription.woken.clear()
+        fanout.appended_elsewhere(13)
+        assert not subscription.woken.is_set()
+
+
+async def test_a_listener_that_reconnected_wakes_everyone_to_look() -> None:
+    fanout = RecordFanout()
+    fanout.appended_elsewhere(100)
+    with fanout.subscribe(0) as subscription:
+        # Notifications may have been lost while it was away: no index to compare with.
+        fanout.appended_elsewhere(None)
+        assert subscription.woken.is_set()

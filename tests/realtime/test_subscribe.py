@@ -258,11 +258,17 @@ async def test_a_slow_consumer_is_ended_with_its_cursor_and_slows_no_one(tmp_pat
             fast_got = await fast
             fast_done = time.monotonic()
 
+            # Publishing may finish before the server's write timeout runs out: the
+            # slow one keeps still until the server has ended its stream.
+            await asyncio.to_thread(
+                server.wait_for_log, '"code": "RESOURCE_EXHAUSTED"', timeout=30
+            )
             # The slow one reads again: what the transport held, then the end of its stream.
             with pytest.raises(grpc.aio.AioRpcError) as ended:
-                while (response := await slow.read()) is not grpc.aio.EOF:  # type: ignore[attr-defined]
-                    if response.HasField("record"):
-                        slow_got.append(delivery(response))
+                async with asyncio.timeout(30):
+                    while (response := await slow.read()) is not grpc.aio.EOF:  # type: ignore[attr-defined]
+                        if response.HasField("record"):
+                            slow_got.append(delivery(response))
             cursor_named = resume_cursor(ended.value.trailing_metadata())
             resumed = await collect(
                 stub(kz), count=len(everything) - len(slow_got), cursor=cursor_named or 0

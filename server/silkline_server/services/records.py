@@ -18,6 +18,7 @@ from silkline.identity import Identity
 from silkline.record_checks import RecordRefusedError, SignerRefusedError
 from silkline.records import Violation
 from silkline.v1 import records_pb2, records_pb2_grpc
+from silkline_server import metrics
 from silkline_server.access import AccessControl, RecordAccess
 from silkline_server.admission import Admission, OriginatorMismatchError
 from silkline_server.caller import current_caller
@@ -135,6 +136,7 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
         The one path of Publish and of each PublishStream item. Raises
         PublishRefusedError with the status a unary call answers.
         """
+        started = metrics.publish_started()
         try:
             admitted = self._admission.admit(
                 caller,
@@ -150,6 +152,7 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
                 else grpc.StatusCode.INVALID_ARGUMENT
             )
             log.warning("record refused", reason=type(exc).__name__, detail=str(exc)[:500])
+            metrics.count_refusal(exc)
             raise PublishRefusedError(code, str(exc), exc.violations) from exc
         try:
             outcome = await self._committer.submit(admitted)
@@ -175,6 +178,7 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
             log_index=stored.log_index,
             record_type=stored.record_type,
         )
+        metrics.observe_publish(started)
         return self._receipts.receipt(stored)
 
     async def PublishStream(
@@ -355,11 +359,11 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
                 originators=selection.originators,
                 since=selection.since,
             )
+            # The decisions need each record's disclosures: one query for the batch.
+            disclosures = self._store.get_disclosures_of([s.record_id for s in batch])
             for stored in batch:
                 cursor = stored.log_index
-                access = self._access.decide(
-                    caller, stored, self._store.get_disclosures(stored.record_id), now
-                )
+                access = self._access.decide(caller, stored, disclosures[stored.record_id], now)
                 if access.decision.allowed:
                     visible.append(access)
                     if len(visible) == page_size:
@@ -476,8 +480,9 @@ class RecordsServicer(records_pb2_grpc.RecordsServiceServicer):
                     return ending
                 last_sent = loop.time()
                 idle = 0.0
-            # Woken by a commit, by a drain, or at the next heartbeat: then the store
-            # is read again, which also picks up what other replicas committed.
+            # Woken by a commit here or (LISTEN/NOTIFY) on another replica, by a drain,
+            # or at the next heartbeat: then the store is read again. The heartbeat's
+            # read also finds whatever a lost notification would have announced.
             woken: asyncio.Future[Any] = asyncio.ensure_future(subscription.woken.wait())
             try:
                 await asyncio.wait(

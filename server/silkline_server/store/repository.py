@@ -72,6 +72,7 @@ from silkline_server.store.log_values import (
     StoredLeaf,
 )
 from silkline_server.store.merkle_log import LogWriter, tree_size, with_stored_hashes
+from silkline_server.store.notifications import notify_records_appended
 from silkline_server.store.outcomes import AlreadyPresent, Appended, AppendOutcome, Conflict
 from silkline_server.store.records import (
     HeldDisclosure,
@@ -125,6 +126,13 @@ _RECORD_COLUMNS: Final = (
     records_table.c.signer_certificate,
     records_table.c.tlp,
     records_table.c.handling,
+)
+
+_DISCLOSURE_COLUMNS: Final = (
+    disclosures_table.c.record_id,
+    disclosures_table.c.field_class,
+    disclosures_table.c.disclosure,
+    disclosures_table.c.erased_at,
 )
 
 _ACCESS_EVENT_COLUMNS: Final = tuple(access_events_table.c)
@@ -234,6 +242,9 @@ class Store:
                 writer = _log_writer(connection)
                 outcomes = _append_locked(connection, writer, items, accepted_at)
                 size = writer.flush()
+                if any(isinstance(outcome, Appended) for outcome in outcomes):
+                    # Other replicas' subscribers: delivered only if this commits.
+                    notify_records_appended(connection, size - 1)
         except sa_exc.SQLAlchemyError as exc:
             raise self._translate(exc, f"append {len(items)} record(s)") from exc
         if any(isinstance(outcome, Appended) for outcome in outcomes):
@@ -249,26 +260,36 @@ class Store:
     def get_disclosures(self, record_id: str) -> list[StoredDisclosure]:
         """The disclosures of a record, in the order they were submitted; [] if none."""
         query = (
-            select(
-                disclosures_table.c.record_id,
-                disclosures_table.c.field_class,
-                disclosures_table.c.disclosure,
-                disclosures_table.c.erased_at,
-            )
+            select(*_DISCLOSURE_COLUMNS)
             .where(disclosures_table.c.record_id == record_id)
             .order_by(disclosures_table.c.id)
         )
         with self._read_transaction("read disclosures") as connection:
             rows = connection.execute(query).all()
-        return [
-            StoredDisclosure(
-                record_id=row.record_id,
-                field_class=row.field_class,
-                disclosure=row.disclosure,
-                erased_at=row.erased_at,
-            )
-            for row in rows
-        ]
+        return [_stored_disclosure(row._mapping) for row in rows]
+
+    def get_disclosures_of(self, record_ids: Sequence[str]) -> dict[str, list[StoredDisclosure]]:
+        """The disclosures of each record of `record_ids`, in the order they were submitted.
+
+        Every id asked for is a key ([] for a record without disclosures or an
+        unknown id). One query per `_IN_CHUNK` ids, in one read transaction:
+        a page of List or Subscribe costs one query, not one per record.
+        """
+        ids = sorted(set(record_ids))
+        found: dict[str, list[StoredDisclosure]] = {record_id: [] for record_id in record_ids}
+        if not ids:
+            return found
+        with self._read_transaction("read disclosures") as connection:
+            for start in range(0, len(ids), _IN_CHUNK):
+                query = (
+                    select(*_DISCLOSURE_COLUMNS)
+                    .where(disclosures_table.c.record_id.in_(ids[start : start + _IN_CHUNK]))
+                    .order_by(disclosures_table.c.id)
+                )
+                for row in connection.execute(query):
+                    disclosure = _stored_disclosure(row._mapping)
+                    found[disclosure.record_id].append(disclosure)
+        return found
 
     def held_disclosures(self) -> list[HeldDisclosure]:
         """Every disclosure not yet erased, with what retention needs to judge it."""
@@ -749,7 +770,9 @@ def _append_locked(
     connection: Connection, writer: LogWriter, items: Sequence[NewRecord], accepted_at: datetime
 ) -> list[AppendOutcome]:
     """The body of `append_records`, run while holding the log's lock."""
-    known = _records_by_id(connection, {item.record_id for item in items})
+    # Retries are rare: ask only which ids exist (plain SQL, one column), and
+    # read the full rows of those alone.
+    known = _records_by_id(connection, _existing_record_ids(connection, items))
     outcomes: list[AppendOutcome] = []
     record_rows: list[dict[str, Any]] = []
     disclosure_rows: list[dict[str, Any]] = []
@@ -780,6 +803,27 @@ def _append_locked(
     if disclosure_rows:
         connection.execute(insert(disclosures_table), disclosure_rows)
     return outcomes
+
+
+def _existing_record_ids(connection: Connection, items: Sequence[NewRecord]) -> set[str]:
+    """Which of the items' record ids are stored already.
+
+    Plain SQL through the driver, as `merkle_log.fetch_hashes`: it runs in
+    every appending transaction, and building it as a SQLAlchemy expression
+    cost more than running it.
+    """
+    ids = sorted({item.record_id for item in items})
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    found: set[str] = set()
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        marks = ", ".join([mark] * len(chunk))
+        rows = connection.exec_driver_sql(
+            f"SELECT record_id FROM records WHERE record_id IN ({marks})",  # noqa: S608 - placeholders only
+            tuple(chunk),
+        ).all()
+        found.update(str(row[0]) for row in rows)
+    return found
 
 
 def _records_by_id(connection: Connection, record_ids: Iterable[str]) -> dict[str, StoredRecord]:
@@ -833,6 +877,15 @@ def _stored_from_new(item: NewRecord, log_index: int, accepted_at: datetime) -> 
 
 def _record_row(record: StoredRecord) -> dict[str, Any]:
     return {column.name: getattr(record, column.name) for column in _RECORD_COLUMNS}
+
+
+def _stored_disclosure(row: RowMapping) -> StoredDisclosure:
+    return StoredDisclosure(
+        record_id=row["record_id"],
+        field_class=row["field_class"],
+        disclosure=row["disclosure"],
+        erased_at=row["erased_at"],
+    )
 
 
 def _stored_record(row: RowMapping) -> StoredRecord:
