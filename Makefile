@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 NODE_DIR := tests/node
 BUF := $(NODE_DIR)/node_modules/.bin/buf
 
-.PHONY: install demo test lint unit proto pki clean
+.PHONY: install demo test lint unit proto pki clean bench bench-large
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,21 @@ unit: install $(NODE_DIR)/node_modules/.installed
 	$(VENV)/bin/pytest
 
 test: lint unit
+
+# Benchmarks (issue 8): every scenario in fresh processes, a markdown table, and
+# bench/results/latest.json. BACKEND=postgresql uses the PostgreSQL on 127.0.0.1:5432
+# (SILKLINE_BENCH_POSTGRES_URL overrides), a fresh database per run; REPLICAS=2 adds
+# two silkline-server replicas on one database next to one. At most 10 minutes.
+BACKEND ?= sqlite
+REPLICAS ?= 1
+bench: install
+	$(PY) bench/run.py --backend $(BACKEND) --replicas $(REPLICAS)
+
+# Never in CI: fills RECORDS records (1,000,000: long) and compares throughput,
+# proof time and server memory with an empty store. RECORDS=20000 for a quick try.
+RECORDS ?= 1000000
+bench-large: install
+	$(PY) bench/large.py --records $(RECORDS) --backend $(BACKEND) --json bench/results/large.json
 
 proto: install
 	$(PY) proto/generate.py
