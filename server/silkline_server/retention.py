@@ -78,7 +78,11 @@ def could_be_due(held: list[HeldDisclosure], rules: Rules, now: datetime) -> lis
 def purge(store: Store, rules: Rules, now: datetime | None = None) -> list[Erasure]:
     """Erase every disclosure whose retention has passed; return what was erased."""
     now = now or datetime.now(UTC)
-    held = could_be_due(store.held_disclosures(), rules, now)
+    if not rules.retention:
+        return []
+    # Only records older than the shortest period of all are read from the store.
+    shortest = min(entry.days for entry in rules.retention)
+    held = could_be_due(store.held_disclosures(now - timedelta(days=shortest)), rules, now)
     holders = {
         item.disclosure_id: store.disclosure_recipients(item.record_id, item.field_class)
         for item in held

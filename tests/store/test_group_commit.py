@@ -49,6 +49,23 @@ async def test_500_concurrent_submits_get_contiguous_indices_in_fewer_transactio
         assert reopened.count_records() == 500
 
 
+async def test_a_lone_record_is_committed_at_once_and_company_still_shares_a_batch(
+    store: Store,
+) -> None:
+    # A linger of a minute: waiting out any of it would fail the timeouts below.
+    async with GroupCommitter(store, max_delay_s=60, max_batch=2) as committer:
+        for _ in range(3):
+            await asyncio.wait_for(committer.submit(sample_record()), timeout=10)
+        assert committer.batches_committed == 3
+        # Two at once: the second is already queued when the first is taken, so the
+        # committer lingers (until the batch is full) and they share one transaction.
+        pair = [sample_record(), sample_record()]
+        await asyncio.wait_for(
+            asyncio.gather(*(committer.submit(item) for item in pair)), timeout=10
+        )
+        assert committer.batches_committed == 4
+
+
 async def test_resolved_submit_is_visible_to_readers(store: Store) -> None:
     item = sample_record()
     async with GroupCommitter(store) as committer:

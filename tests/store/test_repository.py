@@ -138,6 +138,25 @@ def test_disclosures_are_kept_in_submission_order(store: Store) -> None:
     assert store.get_disclosures(sample_record().record_id) == []
 
 
+def test_held_disclosures_can_be_read_up_to_a_creation_time(store: Store) -> None:
+    old, new = (
+        sample_record(
+            created_at=T0 + timedelta(days=days),
+            disclosures=(NewDisclosure("personal_data", f"WyJzIiwibiIsIntkfSJd{days}"),),
+        )
+        for days in (0, 30)
+    )
+    store.append_records([old, new], ACCEPTED)
+
+    assert [h.record_id for h in store.held_disclosures()] == [old.record_id, new.record_id]
+    assert [h.record_id for h in store.held_disclosures(T0 + timedelta(days=29))] == [old.record_id]
+    assert [h.record_id for h in store.held_disclosures(T0 + timedelta(days=30))] == [
+        old.record_id,
+        new.record_id,
+    ]
+    assert store.held_disclosures(T0 - timedelta(seconds=1)) == []
+
+
 def test_the_disclosures_of_many_records_read_as_one_by_one(store: Store) -> None:
     items = [
         sample_record(

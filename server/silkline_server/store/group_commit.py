@@ -44,8 +44,11 @@ class GroupCommitter:
     One owner task, started by `start()` and awaited by `stop()`, takes the
     first waiting record, gathers more for up to `max_delay_s` or until
     `max_batch`, and commits them in a worker thread so the event loop never
-    blocks. A submitter's future resolves only after its batch committed;
-    if the batch fails, every future of that batch gets the error.
+    blocks. It lingers only while records come in company: after a batch of
+    one, a lone record is committed at once, so a caller publishing one at a
+    time does not wait for others who are not coming. A submitter's future
+    resolves only after its batch committed; if the batch fails, every future
+    of that batch gets the error.
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class GroupCommitter:
         self._owner: asyncio.Task[None] | None = None
         self._accepting = False
         self._batches_committed = 0
+        self._last_batch_size = 0
 
     @property
     def batches_committed(self) -> int:
@@ -152,7 +156,8 @@ class GroupCommitter:
             return True
         batch.append(first)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._max_delay_s
+        lone = self._last_batch_size <= 1 and self._queue.empty()
+        deadline = loop.time() + (0.0 if lone else self._max_delay_s)
         while len(batch) < self._max_batch:
             try:
                 entry = self._queue.get_nowait()
@@ -171,6 +176,7 @@ class GroupCommitter:
         return False
 
     async def _commit(self, batch: list[_Pending]) -> None:
+        self._last_batch_size = len(batch)
         items = [pending.item for pending in batch]
         try:
             outcomes = await asyncio.to_thread(self._store.append_records, items, self._clock())

@@ -291,8 +291,9 @@ class Store:
                     found[disclosure.record_id].append(disclosure)
         return found
 
-    def held_disclosures(self) -> list[HeldDisclosure]:
-        """Every disclosure not yet erased, with what retention needs to judge it."""
+    def held_disclosures(self, created_by: datetime | None = None) -> list[HeldDisclosure]:
+        """Every disclosure not yet erased (of records created at or before `created_by`,
+        if given), with what retention needs to judge it."""
         query = (
             select(
                 disclosures_table.c.id,
@@ -305,6 +306,8 @@ class Store:
             .where(disclosures_table.c.disclosure.is_not(None))
             .order_by(disclosures_table.c.id)
         )
+        if created_by is not None:
+            query = query.where(records_table.c.created_at <= created_by)
         with self._read_transaction("read held disclosures") as connection:
             rows = connection.execute(query).all()
         return [
