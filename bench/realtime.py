@@ -13,9 +13,10 @@ fresh PostgreSQL database with --backend postgresql:
    chain, signature), validated (schema, disclosures), committed and logged
    (a leaf of the Merkle log) before its receipt comes back.
 2. delivery_p50_ms / delivery_p99_ms: records published at `--rate` per second
-   for `--duration` seconds while KZ/MVD subscribes; the latency of a record is
-   from the moment it is written to the publishing stream to the moment the
-   subscriber receives it (both clocks are this process's). If the server
+   for `--duration` seconds while KZ/MVD subscribes from its own process; the
+   latency of a record is from the moment it is written to the publishing
+   stream to the moment the subscriber receives it (both read CLOCK_MONOTONIC,
+   one clock machine-wide); `receipt_*` is the publish's own share. If the server
    cannot take `--rate`, the achieved rate is reported and the latencies
    include the queue that builds up; the same is then measured at a quarter of
    the streaming throughput (`sustainable_*`): records arriving one by one
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -63,6 +65,41 @@ async def publish_throughput(
     return len(records) / elapsed, cursor
 
 
+async def _subscribe(
+    target: str, cursor: int, wanted: set[str], ready: Any
+) -> tuple[dict[str, float], int]:
+    """KZ/MVD's subscription from `cursor` until every id of `wanted` arrived; the
+    CLOCK_MONOTONIC time each arrived at, and the cursor after the last."""
+    received: dict[str, float] = {}
+    cursor_after = cursor
+    async with grpc.aio.secure_channel(target, credentials("KZ", "mvd")) as kz_channel:
+        kz = records_pb2_grpc.RecordsServiceStub(kz_channel)  # type: ignore[no-untyped-call]
+        subscription: Any = kz.Subscribe(
+            records_pb2.SubscribeRequest(
+                filter=records_pb2.RecordFilter(originators=["IN/FEED"]), cursor=cursor
+            )
+        )
+        await subscription.wait_for_connection()
+        ready.set()
+        async with asyncio.timeout(120):
+            async for response in subscription:
+                cursor_after = max(cursor_after, response.next_cursor)
+                if response.HasField("record"):
+                    got = response.record.header.record_id
+                    if got in wanted:
+                        received[got] = time.monotonic()
+                        if len(received) == len(wanted):
+                            break
+        subscription.cancel()
+    return received, cursor_after
+
+
+def _subscriber_process(target: str, cursor: int, wanted: list[str], ready: Any, out: Any) -> None:
+    # Its own process, as a subscribing agency would be: the publisher's client
+    # and the subscriber's do not share one event loop and one core.
+    out.send(asyncio.run(_subscribe(target, cursor, set(wanted), ready)))
+
+
 async def delivery_latency(
     target: str,
     records: list[records_pb2.SignedRecord],
@@ -70,70 +107,66 @@ async def delivery_latency(
     duration: float,
     cursor: int,
 ) -> tuple[dict[str, float], int]:
-    """Publish at `rate` for `duration` s while KZ/MVD subscribes from `cursor`; latencies in
-    ms, and the cursor after the records published."""
+    """Publish at `rate` for `duration` s while KZ/MVD subscribes from `cursor` in another
+    process; latencies in ms, and the cursor after the records published.
+
+    Both processes read CLOCK_MONOTONIC (time.monotonic), which is one clock machine-wide.
+    """
     count = min(len(records), int(rate * duration))
     records = records[:count]
     ids = [record_id(r) for r in records]
     sent: dict[str, float] = {}
-    received: dict[str, float] = {}
-    all_received = asyncio.Event()
-    cursor_after = [cursor]
+    acknowledged: dict[str, float] = {}
 
-    async with (
-        feed_channel(target) as publishing,
-        grpc.aio.secure_channel(target, credentials("KZ", "mvd")) as kz_channel,
-    ):
-        kz = records_pb2_grpc.RecordsServiceStub(kz_channel)  # type: ignore[no-untyped-call]
-        subscription: Any = kz.Subscribe(
-            records_pb2.SubscribeRequest(
-                filter=records_pb2.RecordFilter(originators=["IN/FEED"]), cursor=cursor
-            )
-        )
-        wanted = set(ids)
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    receiving, out = context.Pipe(duplex=False)
+    subscriber = context.Process(
+        target=_subscriber_process, args=(target, cursor, ids, ready, out), daemon=True
+    )
+    subscriber.start()
+    try:
+        if not await asyncio.to_thread(ready.wait, 60):
+            raise RuntimeError("the subscriber process did not connect within 60 s")
+        await asyncio.sleep(0.5)  # the subscription is open on the server
 
-        async def subscribe() -> None:
-            async for response in subscription:
-                cursor_after[0] = max(cursor_after[0], response.next_cursor)
-                if response.HasField("record"):
-                    got = response.record.header.record_id
-                    if got in wanted:
-                        received[got] = time.perf_counter()
-                        if len(received) == len(wanted):
-                            all_received.set()
-                            return
+        async with feed_channel(target) as publishing:
+            feed = records_pb2_grpc.RecordsServiceStub(publishing)  # type: ignore[no-untyped-call]
+            started = time.monotonic()
 
-        subscriber = asyncio.create_task(subscribe())
-        await asyncio.sleep(0.5)  # the subscription is open
+            async def paced() -> AsyncIterator[tuple[int, records_pb2.SignedRecord]]:
+                for number, record in enumerate(records):
+                    delay = started + number / rate - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    sent[ids[number]] = time.monotonic()
+                    yield number, record
 
-        feed = records_pb2_grpc.RecordsServiceStub(publishing)  # type: ignore[no-untyped-call]
-        started = time.perf_counter()
+            def acknowledge(number: int, _answer: object) -> None:
+                acknowledged[ids[number]] = time.monotonic()
 
-        async def paced() -> AsyncIterator[tuple[int, records_pb2.SignedRecord]]:
-            for number, record in enumerate(records):
-                delay = started + number / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                sent[ids[number]] = time.perf_counter()
-                yield number, record
-
-        publisher: StreamPublisher[int] = StreamPublisher(feed, window=WINDOW)
-        await publisher.publish(paced(), lambda _n, _a: None)
-        published = time.perf_counter()
-        try:
-            await asyncio.wait_for(all_received.wait(), timeout=120)
-        finally:
-            subscriber.cancel()
-            subscription.cancel()
-            await asyncio.wait([subscriber])
+            publisher: StreamPublisher[int] = StreamPublisher(feed, window=WINDOW)
+            await publisher.publish(paced(), acknowledge)
+            published = time.monotonic()
+        if not await asyncio.to_thread(receiving.poll, 150):
+            raise RuntimeError("the subscriber process did not report within 150 s")
+        received, cursor_after = receiving.recv()
+    finally:
+        subscriber.join(timeout=10)
+        if subscriber.is_alive():
+            subscriber.kill()
     latencies = [(received[i] - sent[i]) * 1000 for i in ids if i in received]
+    # The receipt's share of the delivery: what the publish itself took.
+    receipts = [(acknowledged[i] - sent[i]) * 1000 for i in ids if i in acknowledged]
     return {
         "offered_per_s": rate,
         "achieved_per_s": round(count / (published - started), 1),
         "records": count,
         "p50_ms": round(percentile(latencies, 50), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
-    }, cursor_after[0]
+        "receipt_p50_ms": round(percentile(receipts, 50), 1),
+        "receipt_p99_ms": round(percentile(receipts, 99), 1),
+    }, cursor_after
 
 
 # ------------------------------------------------------------------ the run

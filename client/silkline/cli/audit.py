@@ -284,18 +284,31 @@ def prove(
 ) -> None:
     """Prove that a record is in the log: inclusion proof against a signed checkpoint,
     verified here (RFC 9162 §2.1.3.2) with the log's key."""
+    # Just accepted: the checkpoint covering it follows within a second.
+    rows = fetch_and_check_proof(record_id, log_key, trust_dir, out, PROVE_WAIT_S, timeout)
+    emit(as_json, rows, key_value_table("included in the log (proof verified)", rows))
+
+
+def fetch_and_check_proof(
+    record_id: str,
+    log_key: Path | None,
+    trust_dir: Path | None,
+    out: Path | None,
+    wait_s: float,
+    timeout: float,
+) -> dict[str, Any]:
+    """Fetch a record's tlog-proof, check it with the log's own key, write it to `out`
+    only once checked, and return the rows to show (`audit prove`, `receipt`)."""
     verifier = log_verifier_key(log_key, trust_dir)
     with open_channel(selected_profile()) as channel:
-        # Just accepted: the checkpoint covering it follows within a second.
-        data = fetch_record_proof(channel, record_id, wait_s=PROVE_WAIT_S, timeout=timeout)
+        data = fetch_record_proof(channel, record_id, wait_s=wait_s, timeout=timeout)
     try:
         verified, entry = check_record_proof(data, verifier, record_id)
     except RecordProofError as exc:
         _fail(f"proof of record {record_id} from the server: {exc}")
     if out is not None:
         out.write_bytes(data)
-    rows = {**proof_rows(record_id, verified, entry), "proof_hashes": len(verified.hashes)}
-    emit(as_json, rows, key_value_table("included in the log (proof verified)", rows))
+    return {**proof_rows(record_id, verified, entry), "proof_hashes": len(verified.hashes)}
 
 
 @audit.command("export")

@@ -9,31 +9,15 @@ the record's leaf bytes, its index, the audit path and the signed checkpoint.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
-from silkline.cli.audit import log_key_option, log_verifier_key, trust_option
-from silkline.cli.exit_codes import ExitCode
-from silkline.cli.output import emit, json_option, key_value_table, stderr
-from silkline.cli.session import selected_profile
-from silkline.connection import open_channel
-from silkline.record_proof import (
-    RecordProofError,
-    check_record_proof,
-    fetch_record_proof,
-    proof_rows,
-)
+from silkline.cli.audit import fetch_and_check_proof, log_key_option, trust_option
+from silkline.cli.output import emit, json_option, key_value_table
 
 # Checkpoints follow commits within a second; a record just posted waits for the next.
 DEFAULT_WAIT_S = 5.0
-
-
-def _fail(message: str) -> NoReturn:
-    stderr.print(f"[red]FAILED[/red] {message}", highlight=False)
-    sys.exit(ExitCode.INVALID_INPUT)
 
 
 @click.command()
@@ -66,14 +50,5 @@ def receipt(
 ) -> None:
     """Prove that the log holds a record you published: its inclusion proof against a
     signed checkpoint, checked here with the log's key (RFC 9162 §2.1.3.2)."""
-    verifier = log_verifier_key(log_key, trust_dir)
-    with open_channel(selected_profile()) as channel:
-        data = fetch_record_proof(channel, record_id, wait_s=wait_s, timeout=timeout)
-    try:
-        verified, entry = check_record_proof(data, verifier, record_id)
-    except RecordProofError as exc:
-        _fail(f"proof of record {record_id} from the server: {exc}")
-    if out is not None:
-        out.write_bytes(data)
-    rows = proof_rows(record_id, verified, entry)
+    rows = fetch_and_check_proof(record_id, log_key, trust_dir, out, wait_s, timeout)
     emit(as_json, rows, key_value_table("in the log (inclusion proof verified)", rows))
