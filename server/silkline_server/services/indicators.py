@@ -125,11 +125,11 @@ class IndicatorsServicer(indicators_pb2_grpc.IndicatorsServiceServicer):
                 after_index=after, limit=SCAN_BATCH, record_types=INDICATOR_RECORD_TYPES
             )
             events: list[NewAccessEvent] = []
+            # One query for the batch's disclosures, not one per record.
+            disclosures = self._store.get_disclosures_of([stored.record_id for stored in batch])
             for stored in batch:
                 after = stored.log_index
-                access = self._access.decide(
-                    caller, stored, self._store.get_disclosures(stored.record_id), now
-                )
+                access = self._access.decide(caller, stored, disclosures[stored.record_id], now)
                 if access.decision.view == "metadata":
                     scan.metadata_only += 1
                 if access.decision.view != "full":
