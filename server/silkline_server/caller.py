@@ -15,7 +15,7 @@ import inspect
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 import structlog
@@ -44,32 +44,14 @@ def current_caller() -> AuthenticatedCaller:
 STORE_UNAVAILABLE_MESSAGE = "the database is unavailable; retry"
 
 
-def _unavailable_when_the_store_is(behavior: Behavior) -> Behavior:
+async def _store_unavailable(context: Context, error: StoreUnavailableError) -> NoReturn:
     """Answer UNAVAILABLE (retry) when the database fails under a handler that did not say so.
 
     Writes map store errors themselves; reads (Get, List, proofs) would otherwise
     answer UNKNOWN while the database restarts, which clients do not retry.
     """
-    if inspect.isasyncgenfunction(behavior):
-
-        async def streaming(request: Any, context: Context) -> AsyncIterator[Any]:
-            try:
-                async for response in behavior(request, context):
-                    yield response
-            except StoreUnavailableError as exc:
-                log.warning("store unavailable", error=repr(exc))
-                await context.abort(grpc.StatusCode.UNAVAILABLE, STORE_UNAVAILABLE_MESSAGE)
-
-        return streaming
-
-    async def awaiting(request: Any, context: Context) -> Any:
-        try:
-            return await behavior(request, context)
-        except StoreUnavailableError as exc:
-            log.warning("store unavailable", error=repr(exc))
-            await context.abort(grpc.StatusCode.UNAVAILABLE, STORE_UNAVAILABLE_MESSAGE)
-
-    return awaiting
+    log.warning("store unavailable", error=repr(error))
+    await context.abort(grpc.StatusCode.UNAVAILABLE, STORE_UNAVAILABLE_MESSAGE)
 
 
 class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
@@ -109,7 +91,6 @@ class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[typ
         return handler
 
     def _wrap(self, behavior: Behavior, method: str) -> Behavior:
-        behavior = _unavailable_when_the_store_is(behavior)
         if inspect.isasyncgenfunction(behavior):
 
             async def streaming(request: Any, context: Context) -> AsyncIterator[Any]:
@@ -118,6 +99,9 @@ class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[typ
                 try:
                     async for response in behavior(request, context):
                         yield response
+                except StoreUnavailableError as exc:
+                    failure = exc
+                    await _store_unavailable(context, exc)
                 except BaseException as exc:
                     failure = exc
                     raise
@@ -131,6 +115,9 @@ class AuthenticatingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[typ
             failure: BaseException | None = None
             try:
                 return await behavior(request, context)
+            except StoreUnavailableError as exc:
+                failure = exc
+                await _store_unavailable(context, exc)
             except BaseException as exc:
                 failure = exc
                 raise
